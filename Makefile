@@ -1,0 +1,63 @@
+# presto: every command a user needs. `make demo` and `make test` are the two a fresh machine needs;
+# both create .venv and install everything on first use (idempotent, torch pinned by constraints.txt).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export WANDB_MODE ?= disabled
+export MPLBACKEND ?= Agg
+STAMP := $(VENV)/.presto-installed
+
+.PHONY: install demo test lab docs readme export clean-nbs check-sync nbtest pytest browser clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -c "import torch, presto; print('presto installed; torch', torch.__version__)"
+	@touch $@
+
+install: $(STAMP)  ## create .venv and install presto with its dev tools
+
+demo: $(STAMP)  ## the main job on the embedded default
+	$(BIN)/presto demo
+
+test: $(STAMP)  ## every test: notebooks in sync and clean, notebooks run, pytest (incl. browser)
+	$(MAKE) --no-print-directory check-sync
+	$(MAKE) --no-print-directory nbtest
+	$(MAKE) --no-print-directory browser
+	$(MAKE) --no-print-directory pytest
+
+check-sync: $(STAMP)  ## fail if nbdev-clean / nbdev-export would change anything
+	$(PY) tools/check_sync.py
+
+nbtest: $(STAMP)  ## run every notebook (skips cells flagged notest/slow/gpu)
+	$(BIN)/nbdev-test --n-workers 2 --timing
+
+browser:  ## Debian chromium + chromedriver for the site test (needs root; skipped otherwise)
+	@bash tools/ensure_chromium.sh
+
+pytest: $(STAMP)
+	$(BIN)/pytest tests
+
+lab: $(STAMP)  ## JupyterLab on nbs/ with presto importable and widgets working
+	$(BIN)/jupyter lab --notebook-dir=nbs
+
+docs: $(STAMP)  ## static documentation site in _site/ (offline; nbdev-docs if quarto is present)
+	$(PY) tools/build_site.py
+
+readme: $(STAMP)  ## README.md from nbs/index.ipynb (offline)
+	$(PY) tools/make_readme.py
+
+export: $(STAMP)  ## notebooks -> presto/ and clean notebooks
+	$(BIN)/nbdev-clean
+	$(BIN)/nbdev-export
+
+clean:
+	rm -rf _proc _docs _site .pytest_cache
