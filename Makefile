@@ -46,8 +46,9 @@ browser:  ## Debian chromium + chromedriver for the site test (needs root; skipp
 pytest: $(STAMP)
 	$(BIN)/pytest tests
 
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)  ## JupyterLab on nbs/ with presto importable and widgets working
-	$(BIN)/jupyter lab --notebook-dir=nbs
+	$(BIN)/jupyter lab --notebook-dir=nbs $(LAB_ARGS)
 
 docs: $(STAMP)  ## static documentation site in _site/ (offline; nbdev-docs if quarto is present)
 	$(PY) tools/build_site.py

@@ -7,13 +7,13 @@ __all__ = ['KEYS', 'PATH_KEYS', 'ALLOWED', 'DEVICE_RE', 'SECTION', 'SETTINGS_ENV
            'unknown_key', 'convert', 'read_settings_file', 'find_settings_file', 'load_settings', 'resolve_device',
            'torch_dtype', 'format_settings']
 
-# %% ../nbs/98_settings.ipynb #626fe25a
+# %% ../nbs/98_settings.ipynb #5d3a92f4
 import configparser, difflib, os, re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from fastcore.basics import patch
 
-# %% ../nbs/98_settings.ipynb #4ebd5577
+# %% ../nbs/98_settings.ipynb #e53bd4cd
 @dataclass
 class Settings:
     "Where a run reads and writes and how it runs; `load_settings` fills it from settings.ini, env and flags"
@@ -35,7 +35,7 @@ class Settings:
 KEYS = tuple(f.name for f in fields(Settings) if not f.metadata.get("meta"))  # the keys a file, env or flag may set
 PATH_KEYS = tuple(k for k in KEYS if k.endswith("_dir"))  # keys holding a folder
 
-# %% ../nbs/98_settings.ipynb #d3ea5137
+# %% ../nbs/98_settings.ipynb #6aea252b
 class SettingsError(ValueError):
     "A bad settings file, environment variable or flag; the message says what, where, and what is allowed"
 
@@ -54,7 +54,7 @@ def unknown_key(key:str, # the key nobody knows
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return SettingsError(f"unknown setting {key!r} {where}{hint} (known: {', '.join(KEYS)})")
 
-# %% ../nbs/98_settings.ipynb #a680add0
+# %% ../nbs/98_settings.ipynb #5571781d
 _TYPES = {f.name: f.type for f in fields(Settings)}
 
 def convert(key:str, # a key of `Settings`
@@ -74,7 +74,7 @@ def convert(key:str, # a key of `Settings`
     if key == "device" and not DEVICE_RE.fullmatch(text): raise bad("must be auto, cpu, cuda, cuda:N or mps")
     return text
 
-# %% ../nbs/98_settings.ipynb #2893692e
+# %% ../nbs/98_settings.ipynb #b9046339
 SECTION = "presto"  # the settings.ini section presto reads
 
 def read_settings_file(path) -> dict:
@@ -89,11 +89,11 @@ def read_settings_file(path) -> dict:
         if key not in KEYS: raise unknown_key(key, f"in [{SECTION}] of {path}")
     return dict(cp[SECTION])
 
-# %% ../nbs/98_settings.ipynb #5584d07a
+# %% ../nbs/98_settings.ipynb #1adbfe16
 SETTINGS_ENV = "PRESTO_SETTINGS"  # environment variable naming the settings file
 ENV_PREFIX = "PRESTO_"  # PRESTO_<KEY> overrides one key, e.g. PRESTO_SEED=3
 
-def _has_section(p:Path) -> bool:
+def _has_section(p:Path) -> bool:   # is `p` a file with a [presto] section header? (cheap: no parsing)
     try: return p.is_file() and re.search(rf"(?m)^\s*\[{SECTION}\]\s*$", p.read_text(errors="replace")) is not None
     except OSError: return False
 
@@ -108,12 +108,12 @@ def find_settings_file(env=None, # environment mapping (default: os.environ)
     for folder in (start, *start.parents, Path(presto.__file__).resolve().parent.parent):
         if _has_section(folder / "settings.ini"): return folder / "settings.ini"
 
-# %% ../nbs/98_settings.ipynb #0a133329
+# %% ../nbs/98_settings.ipynb #9f861a29
 def _layers(path, env, overrides):
     "(source, key, raw value, where) for each value the file, the environment and the flags set, lowest first"
     if path is not None: yield from (("file", k, v, f"in {path}") for k, v in read_settings_file(path).items())
     for k in KEYS:
-        if env.get(ENV_PREFIX + k.upper()): yield "env", k, env[ENV_PREFIX + k.upper()], f"from {ENV_PREFIX}{k.upper()}"
+        if env.get(name := ENV_PREFIX + k.upper()): yield "env", k, env[name], f"from {name}"
     for k, v in (overrides or {}).items():
         if v is not None: yield "cli", k, v, f"from --{k.replace('_', '-')}"
 
@@ -129,16 +129,16 @@ def load_settings(path=None, # settings.ini to read (default: `find_settings_fil
         values[key], sources[key] = convert(key, raw, where), source
         if key in PATH_KEYS and source != "file": values[key] = str(Path.cwd() / Path(values[key]).expanduser())
     root = path.resolve().parent if path is not None else Path.cwd()
-    return Settings(**values, file=path, root=root, sources={k: sources.get(k, "default") for k in KEYS})
+    return Settings(**values, file=path and path.resolve(), root=root, sources={k: sources.get(k, "default") for k in KEYS})
 
-# %% ../nbs/98_settings.ipynb #48e17170
+# %% ../nbs/98_settings.ipynb #fbc65940
 @patch
 def path(self:Settings, key:str) -> Path:
     "The path setting `key` (one of `PATH_KEYS`) as an absolute Path; relative values resolve against `self.root`"
     if key not in PATH_KEYS: raise KeyError(f"{key!r} is not a path setting; path settings: {', '.join(PATH_KEYS)}")
     return (self.root / Path(getattr(self, key)).expanduser()).resolve()
 
-# %% ../nbs/98_settings.ipynb #d44c8ae9
+# %% ../nbs/98_settings.ipynb #e264ba9f
 def resolve_device(settings) -> "torch.device":
     "The torch.device for `settings.device` (a Settings or a device string); auto is cuda if available, else cpu"
     import torch
@@ -147,7 +147,7 @@ def resolve_device(settings) -> "torch.device":
     dev, n = torch.device(spec), torch.cuda.device_count()
     if dev.type == "cuda" and (dev.index or 0) >= n:
         raise SettingsError(f"device = {spec!r}: torch {torch.__version__} sees {n} CUDA device(s); use device = auto or cpu")
-    if dev.type == "mps" and not torch.backends.mps.is_available(): raise SettingsError(f"device = 'mps': MPS is not available here")
+    if dev.type == "mps" and not torch.backends.mps.is_available(): raise SettingsError("device = 'mps': MPS is not available here")
     return dev
 
 def torch_dtype(settings) -> "torch.dtype":
@@ -155,7 +155,7 @@ def torch_dtype(settings) -> "torch.dtype":
     import torch
     return getattr(torch, convert("dtype", getattr(settings, "dtype", settings), "given to torch_dtype"))
 
-# %% ../nbs/98_settings.ipynb #844db255
+# %% ../nbs/98_settings.ipynb #0d137037
 def format_settings(s:Settings) -> str:
     "`s` as settings.ini text, each line commented with its source (default|file|env|cli) and resolved path"
     width = max(map(len, KEYS))
