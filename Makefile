@@ -11,17 +11,19 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export WANDB_MODE ?= disabled
 export MPLBACKEND ?= Agg
-STAMP := $(VENV)/.presto-installed
+# The install stamp is named by the content of the files that define the install (nbdev-export rewrites
+# pyproject.toml, so its mtime is no guide): change a dependency and the next command reinstalls.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 
 .PHONY: install demo test lab docs readme export clean-nbs check-sync nbtest pytest browser clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=24"
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
 	$(PY) -c "import torch, presto; print('presto installed; torch', torch.__version__)"
-	@touch $@
+	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)  ## create .venv and install presto with its dev tools
 

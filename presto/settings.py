@@ -139,7 +139,7 @@ def path(self:Settings, key:str) -> Path:
     return (self.root / Path(getattr(self, key)).expanduser()).resolve()
 
 # %% ../nbs/98_settings.ipynb #e264ba9f
-def resolve_device(settings) -> "torch.device":
+def resolve_device(settings):
     "The torch.device for `settings.device` (a Settings or a device string); auto is cuda if available, else cpu"
     import torch
     spec = convert("device", getattr(settings, "device", settings), "given to resolve_device")
@@ -150,7 +150,7 @@ def resolve_device(settings) -> "torch.device":
     if dev.type == "mps" and not torch.backends.mps.is_available(): raise SettingsError("device = 'mps': MPS is not available here")
     return dev
 
-def torch_dtype(settings) -> "torch.dtype":
+def torch_dtype(settings):
     "The torch dtype for `settings.dtype` (a Settings or a dtype name)"
     import torch
     return getattr(torch, convert("dtype", getattr(settings, "dtype", settings), "given to torch_dtype"))
