@@ -5,19 +5,18 @@ notebooks must be committed clean, and presto/ must be exactly what the notebook
 orphan modules (a presto/*.py whose source notebook is gone) and on oversized notebooks (outputs must stay
 small). With CI set, also requires a clean `git status` afterwards.
 """
-import hashlib, os, re, subprocess, sys
+import argparse, hashlib, os, re, subprocess, sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MAX_NB_BYTES = 600_000   # a notebook with outputs larger than this is not "kept small"
 
-def snapshot() -> dict[str, str]:
+def snapshot(ROOT: Path) -> dict[str, str]:
     files = [*ROOT.glob('nbs/**/*.ipynb'), *ROOT.glob('presto/**/*.py')]
     return {str(p.relative_to(ROOT)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in files if '.ipynb_checkpoints' not in p.parts and '_proc' not in p.parts}
 
-def orphans() -> list[str]:
+def orphans(ROOT: Path) -> list[str]:
     bad = []
     for py in sorted((ROOT / 'presto').glob('*.py')):
         if py.name in ('__init__.py', '_modidx.py'): continue
@@ -27,13 +26,16 @@ def orphans() -> list[str]:
     return bad
 
 def main() -> int:
-    before = snapshot()
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--root', type=Path, default=Path(__file__).resolve().parents[1], help='repository root')
+    ROOT = ap.parse_args().root.resolve()
+    before = snapshot(ROOT)
     for cmd in ('nbdev-clean', 'nbdev-export'):
         subprocess.run([str(BIN / cmd)], cwd=ROOT, check=True)
-    after = snapshot()
+    after = snapshot(ROOT)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     problems = [f"{k}: changed by nbdev-clean/nbdev-export (now fixed on disk: review and commit it)" for k in changed]
-    problems += orphans()
+    problems += orphans(ROOT)
     problems += [f"{p.relative_to(ROOT)}: {p.stat().st_size} bytes, over the {MAX_NB_BYTES}-byte limit for stored outputs"
                  for p in ROOT.glob('nbs/*.ipynb') if p.stat().st_size > MAX_NB_BYTES]
     if os.environ.get('CI'):
