@@ -22,6 +22,7 @@ $(STAMP):
 	$(PY) -m pip install -q --upgrade "pip>=24"
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps "tinysoundfont>=0.3.7"
 	$(PY) -c "import torch, presto; print('presto installed; torch', torch.__version__)"
 	@rm -f $(VENV)/.installed-*; touch $@
 
