@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['COMMANDS', 'Command', 'command', 'add_settings_args', 'settings_overrides', 'build_parser', 'main',
            'settings_command', 'positive_ints', 'positive_int', 'names_in', 'write_json', 'output_path',
-           'add_demo_args', 'demo_command']
+           'add_demo_args', 'demo_command', 'module_command']
 
 # %% ../nbs/99_cli.ipynb #0a50d89c
-import argparse, inspect, json, logging, math, os, sys, tempfile
+import argparse, importlib, inspect, json, logging, math, os, sys, tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable
@@ -24,6 +24,7 @@ class Command:
     run: Callable  # run(args, settings) -> exit code
     help: str  # one line for `presto --help`
     add_args: Callable | None = None  # add_args(parser) adds the command's own options
+    lazy: bool = False  # its options are only added when the command is named (they import a heavy module)
 
 COMMANDS: dict = {}  # name -> Command, in the order `presto --help` lists them
 
@@ -52,7 +53,8 @@ def settings_overrides(args:argparse.Namespace) -> dict:
     return {k: getattr(args, "set_" + k) for k in KEYS if hasattr(args, "set_" + k)}
 
 # %% ../nbs/99_cli.ipynb #9ee61a09
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv:list|None=None, # the arguments to be parsed: only the commands named there get their options
+                ) -> argparse.ArgumentParser:
     "The `presto` parser: settings flags (before or after the command) and one subparser per registered command"
     common = argparse.ArgumentParser(add_help=False)
     add_settings_args(common)
@@ -61,14 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for c in COMMANDS.values():
         sp = sub.add_parser(c.name, parents=[common], help=c.help, description=c.help)
-        if c.add_args: c.add_args(sp)
+        if c.add_args and (not c.lazy or c.name in (argv or sys.argv[1:])): c.add_args(sp)   # lazy: imports its module
     return p
 
 # %% ../nbs/99_cli.ipynb #03e70b94
 def main(argv:list|None=None, # the arguments after `presto` (default: sys.argv[1:])
         ) -> int:
     "Run `presto`; return the exit code: 0 ok, 2 bad input (one line on stderr), 130 interrupted"
-    try: args = build_parser().parse_args(argv)
+    try: args = build_parser(argv).parse_args(argv)
     except SystemExit as e: return e.code or 0         # -h (0) or a usage error (2), printed by argparse
     try:
         settings = load_settings(getattr(args, "settings", None), settings_overrides(args))
@@ -156,6 +158,18 @@ def demo_command(args, settings:Settings) -> int:
     print(edm.format_table(rows := edm.sampler_error_table(*call.args, **call.kwargs)))
     if out: print(f"wrote {len(rows)} rows to {write_json(out, rows)}")
     return 0
+
+# %% ../nbs/99_cli.ipynb #f708f79e
+def module_command(name:str, # the word after `presto`
+                   module:str, # module in `presto` exporting `add_cli_args(parser)` and `cli_main(args, settings)`
+                   help:str, # one line for `presto --help`
+                  ):
+    "Register `presto <name>` as `presto.<module>`'s `cli_main`, imported only when the command runs"
+    mod = lambda: importlib.import_module(f"presto.{module}")
+    COMMANDS[name] = Command(name, lambda args, settings: mod().cli_main(args, settings), help, lambda p: mod().add_cli_args(p), lazy=True)
+
+module_command("audio", "audio", "check audio files and write normalised 16 kHz mono copies")
+module_command("text", "text", "encode prompts with the frozen text encoder (fills the cache) and compare them")
 
 # %% ../nbs/99_cli.ipynb #3bfb701f
 if __name__ == "__main__" and not in_ipython(): sys.exit(main())
