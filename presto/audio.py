@@ -212,11 +212,20 @@ def plot_wave_mel(wav, # one clip `(N,)` or `(C, N)` (channels are averaged), Te
 
 def audio_player(wav, # one clip `(N,)` or `(C, N)`, Tensor or ndarray
                  sr:int=SAMPLE_RATE, # its sample rate, Hz
+                 fmt:str='ogg', # 'ogg' (Vorbis: ~10x smaller, keeps notebooks and docs light) or 'wav' (lossless)
                 ):
     "An `IPython.display.Audio` player for `wav`, not normalised (quiet stays quiet; values clipped to [-1, 1])"
+    import io, soundfile as sf
     from IPython.display import Audio
+    if fmt not in ('ogg', 'wav'): raise ValueError(f"player format must be 'ogg' or 'wav', got {fmt!r}")
     x = torch.as_tensor(wav).detach().float().cpu().clamp(-1, 1).numpy()
-    return Audio(x[0] if x.ndim == 2 and x.shape[0] == 1 else x, rate=sr, normalize=False)
+    x = x[0] if x.ndim == 2 and x.shape[0] == 1 else x
+    if fmt == 'wav': return Audio(x, rate=sr, normalize=False)
+    buf = io.BytesIO()
+    sf.write(buf, x.T if x.ndim == 2 else x, sr, format='OGG', subtype='VORBIS')
+    player = Audio(data=buf.getvalue())
+    player.mimetype = 'audio/ogg'
+    return player
 
 # %% ../nbs/01_audio.ipynb #0cb68791
 def griffin_lim(mag:Tensor, # target STFT magnitude `(..., n_fft // 2 + 1, frames)`

@@ -169,7 +169,9 @@ def module_command(name:str, # the word after `presto`
     COMMANDS[name] = Command(name, lambda args, settings: mod().cli_main(args, settings), help, lambda p: mod().add_cli_args(p), lazy=True)
 
 module_command("audio", "audio", "check audio files and write normalised 16 kHz mono copies")
+module_command("data", "data", "build the music dataset (or ingest a folder of your audio) with captions and splits")
 module_command("text", "text", "encode prompts with the frozen text encoder (fills the cache) and compare them")
+module_command("train-ae", "autoencoder", "train the latent autoencoder on a dataset, measure it and save the checkpoint")
 
 # %% ../nbs/99_cli.ipynb #3bfb701f
 if __name__ == "__main__" and not in_ipython(): sys.exit(main())
