@@ -13,6 +13,7 @@ import soxr
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
+from .checkpoint import atomic_write
 
 # %% auto #0
 __all__ = ['SAMPLE_RATE', 'CLIP_SAMPLES', 'SILENCE_PEAK', 'FORMATS', 'LOUDNESS_BLOCK', 'AudioError', 'resample', 'to_mono',
@@ -108,11 +109,8 @@ def save_audio(path, # destination; its suffix picks the format (see FORMATS); p
     if (peak := x.abs().max().item()) > 1:
         warnings.warn(f"{path}: peak {peak:.3f} exceeds 1; clipping to [-1, 1]"); x = x.clamp(-1, 1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")                       # same folder: os.replace is atomic
-    try:
+    with atomic_write(path) as tmp:                                                       # same folder: os.replace is atomic
         sf.write(tmp, x.numpy().T, int(sr), format=FORMATS[path.suffix.lower()][0], subtype=FORMATS[path.suffix.lower()][1])
-        os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
     return path
 
 # %% ../nbs/01_audio.ipynb #a04128c9

@@ -19,6 +19,9 @@ __all__ = ['CheckpointError', 'atomic_write', 'checkpoint_paths', 'save_checkpoi
 class CheckpointError(ValueError):
     "A checkpoint that is missing, malformed, or does not match what it is loaded into."
 
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask); return mask
+
 class atomic_write:
     "Context manager: yields a temp path beside `path`; on success `os.replace`s it onto `path`, on error removes it."
     def __init__(self, path, suffix: str = ''):  # path: final file; suffix: temp-file suffix (some writers need it)
@@ -33,7 +36,9 @@ class atomic_write:
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None: os.replace(self.tmp, self.path)
+        if exc_type is None:
+            os.chmod(self.tmp, 0o666 & ~_umask())                               # mkstemp makes 0600 files; use the usual mode
+            os.replace(self.tmp, self.path)
         else: self.tmp.unlink(missing_ok=True)
         return False
 

@@ -120,13 +120,9 @@ def write_json(path, # where to write; parent folders are created
                obj, # anything json can write; NaN/inf become null
               ) -> Path:
     "Write `obj` to `path` as JSON atomically: a temp file in the same folder, then `os.replace`"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f: json.dump(_finite(obj), f, indent=2, allow_nan=False); f.write("\n")
-        os.chmod(tmp, 0o644); os.replace(tmp, path)
-    except BaseException: Path(tmp).unlink(missing_ok=True); raise
-    return path
+    from presto.checkpoint import atomic_write   # here, not at the top: `presto settings` should not import torch
+    with atomic_write(path) as tmp: tmp.write_text(json.dumps(_finite(obj), indent=2, allow_nan=False) + "\n")
+    return Path(path)
 
 # %% ../nbs/99_cli.ipynb #27ddbf4a
 def output_path(path) -> Path:

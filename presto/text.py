@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import patch
 from .edm import append_dims, format_table
+from .checkpoint import atomic_write
 
 # %% auto #0
 __all__ = ['MODEL_PACKAGE', 'MODEL_FILES', 'COND_KEYS', 'TextEncoderError', 'MissingModelError', 'PromptTruncatedWarning',
@@ -225,14 +226,10 @@ def _disk_path(self: TextEncoder, prompt: str) -> Path:
 def save_encoding(path, prompt: str, states: Tensor, pooled: Tensor, fingerprint: str = '') -> Path:
     "Write one prompt's `states` `(n, D)` and `pooled` `(D,)` to a safetensors file, atomically."
     from safetensors.torch import save_file
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.tmp'); os.close(fd)
-    try:
-        save_file({'states': states.detach().cpu().contiguous(), 'pooled': pooled.detach().cpu().contiguous()}, tmp,
+    with atomic_write(path) as tmp:
+        save_file({'states': states.detach().cpu().contiguous(), 'pooled': pooled.detach().cpu().contiguous()}, str(tmp),
                   metadata={'prompt': prompt, 'fingerprint': fingerprint})
-        os.replace(tmp, path)
-    except BaseException: Path(tmp).unlink(missing_ok=True); raise
-    return path
+    return Path(path)
 
 def load_encoding(path, prompt: str, device='cpu'):
     "One prompt's `(states, pooled)` from `path`; None if absent, unreadable (with a warning) or for another prompt."
