@@ -132,3 +132,20 @@ def save_small_png(src:Path, dst:Path, colors:int=128):
     from PIL import Image
     dst.parent.mkdir(parents=True, exist_ok=True)
     Image.open(src).convert('RGB').quantize(colors).save(dst, optimize=True)
+
+
+def test_audio_players_in_browser(site, url, browser):
+    "Notebook audio players (Ogg Vorbis, inline) are on the page and the browser can decode them."
+    from selenium.webdriver.support.ui import WebDriverWait
+    errors = open_page(browser, f'{url}/01_audio.html')
+    assert errors == []
+    js = browser.execute_script
+    assert js("return document.createElement('audio').canPlayType('audio/ogg; codecs=vorbis')") != ''
+    n = js("return document.querySelectorAll('main audio').length")
+    assert n >= 1, 'no audio players on the audio page'
+    js("document.querySelectorAll('main audio').forEach(a => a.load())")
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(
+        "return Array.from(document.querySelectorAll('main audio')).every(a => a.readyState >= 1 || a.error)"),
+        message='audio players did not load their metadata')
+    state = js("return Array.from(document.querySelectorAll('main audio')).map(a => [a.error && a.error.code, a.duration])")
+    assert all(err is None and dur > 0 for err, dur in state), f'players that cannot play: {state}'
