@@ -168,6 +168,7 @@ module_command("audio", "audio", "check audio files and write normalised 16 kHz 
 module_command("data", "data", "build the music dataset (or ingest a folder of your audio) with captions and splits")
 module_command("text", "text", "encode prompts with the frozen text encoder (fills the cache) and compare them")
 module_command("train-ae", "autoencoder", "train the latent autoencoder on a dataset, measure it and save the checkpoint")
+module_command("train", "train", "train the base text-to-music model (EDM + DiT) on the latent cache of a dataset")
 
 # %% ../nbs/99_cli.ipynb #3bfb701f
 if __name__ == "__main__" and not in_ipython(): sys.exit(main())
