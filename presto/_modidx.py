@@ -283,6 +283,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'presto.train.load_run': ('train.html#load_run', 'presto/train.py'),
                               'presto.train.lr_at': ('train.html#lr_at', 'presto/train.py'),
                               'presto.train.make_model': ('train.html#make_model', 'presto/train.py'),
+                              'presto.train.preview_samples': ('train.html#preview_samples', 'presto/train.py'),
                               'presto.train.save_base_model': ('train.html#save_base_model', 'presto/train.py'),
                               'presto.train.save_run': ('train.html#save_run', 'presto/train.py'),
                               'presto.train.train': ('train.html#train', 'presto/train.py'),

@@ -60,3 +60,11 @@ def test_train_cli_errors(tmp_path):
     assert r.returncode == 2 and 'checkpoint file not found' in r.stderr
     r = run('--preset', 'tiny', '--steps', 0)
     assert r.returncode == 2 and 'steps must be >= 1' in r.stderr
+
+def test_callbacks(tmp_path):
+    latents, conds = toy_data()
+    rows, ckpts = [], []
+    train(latents, conds, tmp_path, TrainConfig(**TC), sigma_data=1., progress=False,
+          on_log=rows.append, on_checkpoint=lambda step, ema: ckpts.append((step, type(ema).__name__)))
+    assert [r['step'] for r in rows] == [1, 2, 3, 4] and all(r['loss'] > 0 for r in rows)
+    assert ckpts == [(2, 'EDMDenoiser'), (4, 'EDMDenoiser')]
