@@ -52,6 +52,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'presto.checkpoint.unpack_state': ('checkpoint.html#unpack_state', 'presto/checkpoint.py')},
             'presto.cli': { 'presto.cli.Command': ('cli.html#command', 'presto/cli.py'),
                             'presto.cli._finite': ('cli.html#_finite', 'presto/cli.py'),
+                            'presto.cli.add_config_args': ('cli.html#add_config_args', 'presto/cli.py'),
                             'presto.cli.add_demo_args': ('cli.html#add_demo_args', 'presto/cli.py'),
                             'presto.cli.add_settings_args': ('cli.html#add_settings_args', 'presto/cli.py'),
                             'presto.cli.build_parser': ('cli.html#build_parser', 'presto/cli.py'),

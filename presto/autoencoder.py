@@ -278,14 +278,13 @@ def load_clips(dataset_dir, split: str | None = 'train', max_clips: int | None =
 # %% ../nbs/04_autoencoder.ipynb #5c968ec0
 def add_cli_args(p):
     "Options of `presto train-ae`."
-    d = AETrainConfig()
     p.add_argument('--dataset', help='dataset folder (default: <data_dir>/datasets/music21)')
     p.add_argument('--out', help='checkpoint stem to write (default: <checkpoint_dir>/autoencoder)')
     p.add_argument('--run-dir', help='training state and metrics.jsonl (default: <output_dir>/runs/<name of --out>)')
     p.add_argument('--channels', type=int, default=AEConfig.latent_channels, help='latent channels C')
     p.add_argument('--width', type=int, default=AEConfig.width, help='hidden width of encoder and decoder')
-    for name in ('steps', 'batch_size', 'crop', 'ckpt_every'): p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(d, name))
-    for name in ('lr', 'kl_weight'): p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(d, name))
+    from presto.cli import add_config_args
+    add_config_args(p, AETrainConfig(), ('steps', 'batch_size', 'crop', 'ckpt_every', 'lr', 'kl_weight'))
     p.add_argument('--max-clips', type=int, help='use at most this many training clips')
     p.add_argument('--eval-clips', type=int, default=64, help='clips for the reconstruction report')
     p.add_argument('--eval-split', default='valid', help='split the report is measured on')

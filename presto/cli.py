@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['COMMANDS', 'Command', 'command', 'add_settings_args', 'settings_overrides', 'build_parser', 'main',
            'settings_command', 'positive_ints', 'positive_int', 'names_in', 'write_json', 'output_path',
-           'add_demo_args', 'demo_command', 'module_command']
+           'add_config_args', 'add_demo_args', 'demo_command', 'module_command']
 
 # %% ../nbs/99_cli.ipynb #0a50d89c
 import argparse, importlib, inspect, json, logging, math, os, sys, tempfile
@@ -131,6 +131,16 @@ def output_path(path) -> Path:
     if path.is_dir(): raise IsADirectoryError(f"{path} is a folder; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+# %% ../nbs/99_cli.ipynb #3b0c2b0b
+def add_config_args(p:argparse.ArgumentParser, # the command's parser
+                    cfg, # a config dataclass instance: flag defaults and types come from its values
+                    names:tuple, # the fields to expose, e.g. ('steps', 'lr'): flags --steps, --lr
+                   ):
+    "Add `--<field>` flags for `names` of dataclass instance `cfg`"
+    for name in names:
+        v = getattr(cfg, name)
+        p.add_argument(f"--{name.replace('_', '-')}", type=type(v), default=v, help=f"(default {v})")
 
 # %% ../nbs/99_cli.ipynb #81fc5d72
 def add_demo_args(p:argparse.ArgumentParser):

@@ -213,13 +213,12 @@ def encode_dataset(dataset, autoencoder, device='cpu') -> Path:
 
 def add_cli_args(p):
     "Options of `presto train`."
-    d = TrainConfig()
     p.add_argument('--dataset', help='dataset folder (default: <data_dir>/datasets/music21)')
     p.add_argument('--autoencoder', help='autoencoder checkpoint (default: <checkpoint_dir>/autoencoder)')
     p.add_argument('--out', help='checkpoint stem to write (default: <checkpoint_dir>/base_<preset>)')
     p.add_argument('--run-dir', help='training state and metrics.jsonl (default: <output_dir>/runs/<name of --out>)')
-    for k in ('steps', 'batch_size', 'warmup', 'log_every', 'ckpt_every'): p.add_argument(f"--{k.replace('_', '-')}", type=int, default=getattr(d, k))
-    for k in ('lr', 'ema_decay', 'text_dropout'): p.add_argument(f"--{k.replace('_', '-')}", type=float, default=getattr(d, k))
+    from presto.cli import add_config_args
+    add_config_args(p, TrainConfig(), ('steps', 'batch_size', 'warmup', 'log_every', 'ckpt_every', 'lr', 'ema_decay', 'text_dropout'))
     p.add_argument('--fp32', action='store_true', help='no bf16 autocast')
     p.add_argument('--stop-at', type=int, help='end this run at this step (run again to continue)')
     p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
