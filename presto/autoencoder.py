@@ -158,21 +158,16 @@ def _state_stem(out_dir) -> Path: return Path(out_dir) / 'train_state'
 
 def save_train_state(out_dir, model: Autoencoder, opt, step: int, gen: torch.Generator, tc: AETrainConfig):
     "Checkpoint everything needed to continue training exactly (atomic)."
-    from presto.checkpoint import pack_state
-    tensors, skeleton = pack_state({'opt': opt.state_dict(), 'gen': gen.get_state(), 'rng': torch.get_rng_state()}, 'state')
-    tensors.update({f'model.{k}': v for k, v in model.state_dict().items()})
-    save_checkpoint(_state_stem(out_dir), tensors, {'ae': asdict(model.cfg), 'train': asdict(tc), 'step': step, 'state': skeleton},
-                    kind='autoencoder-train-state')
+    from presto.checkpoint import save_training_state
+    save_training_state(_state_stem(out_dir), {'model': model}, opt, gen, step, {'ae': asdict(model.cfg), 'train': asdict(tc)},
+                        kind='autoencoder-train-state')
 
 def load_train_state(out_dir, model: Autoencoder, opt, gen: torch.Generator) -> int:
     "Restore a training state saved by `save_train_state` into `model`, `opt`, `gen`; returns the step to continue from."
-    from presto.checkpoint import unpack_state
-    tensors, cfg = load_checkpoint(_state_stem(out_dir), kind='autoencoder-train-state')
-    if cfg['ae'] != asdict(model.cfg): raise CheckpointError(f"{out_dir}: the saved run used AEConfig {cfg['ae']}, not {asdict(model.cfg)}")
-    load_weights(model, {k[6:]: v for k, v in tensors.items() if k.startswith('model.')}, source=str(out_dir))
-    state = unpack_state(tensors, cfg['state'])
-    opt.load_state_dict(state['opt']); gen.set_state(state['gen']); torch.set_rng_state(state['rng'])   # rng: posterior noise
-    return cfg['step']
+    from presto.checkpoint import load_checkpoint, load_training_state
+    saved = load_checkpoint(_state_stem(out_dir), kind='autoencoder-train-state')[1]['ae']
+    if saved != asdict(model.cfg): raise CheckpointError(f"{out_dir}: the saved run used AEConfig {saved}, not {asdict(model.cfg)}")
+    return load_training_state(_state_stem(out_dir), {'model': model}, opt, gen, kind='autoencoder-train-state')['step']
 
 # %% ../nbs/04_autoencoder.ipynb #b34a4b0f
 def train_autoencoder(clips: Tensor, out_dir, cfg: AEConfig = AEConfig(), tc: AETrainConfig = AETrainConfig(), *,

@@ -13,7 +13,7 @@ from safetensors import SafetensorError
 
 # %% auto #0
 __all__ = ['CheckpointError', 'atomic_write', 'checkpoint_paths', 'save_checkpoint', 'load_checkpoint', 'load_weights',
-           'pack_state', 'unpack_state']
+           'pack_state', 'unpack_state', 'save_training_state', 'load_training_state']
 
 # %% ../nbs/90_checkpoint.ipynb #bda1e6d6
 class CheckpointError(ValueError):
@@ -128,3 +128,21 @@ def unpack_state(tensors: dict[str, Tensor], skeleton):
             return tuple(out) if s.get('tuple') else out
         return s
     return build(skeleton)
+
+# %% ../nbs/90_checkpoint.ipynb #8ce95670
+def save_training_state(stem, modules: dict[str, nn.Module], opt, gen: torch.Generator, step: int, config: dict, *, kind: str) -> Path:
+    "Checkpoint a training run exactly: `modules` (name -> module), optimiser, generator, global RNG, `step` and `config`."
+    tensors, skeleton = pack_state({'opt': opt.state_dict(), 'gen': gen.get_state(), 'rng': torch.get_rng_state()}, 'state')
+    for name, m in modules.items(): tensors.update({f'{name}.{k}': v for k, v in m.state_dict().items()})
+    return save_checkpoint(stem, tensors, {**config, 'step': step, 'state': skeleton}, kind=kind)
+
+def load_training_state(stem, modules: dict[str, nn.Module], opt, gen: torch.Generator, *, kind: str) -> dict:
+    "Restore what `save_training_state` wrote into `modules`, `opt` and `gen`; returns its config (with `step`)."
+    tensors, cfg = load_checkpoint(stem, kind=kind)
+    for name, m in modules.items():
+        n = len(name) + 1
+        load_weights(m, {k[n:]: v for k, v in tensors.items() if k.startswith(name + '.')}, source=str(stem))
+    state = unpack_state(tensors, cfg['state'])
+    opt.load_state_dict(state['opt']); gen.set_state(state['gen'])
+    if 'rng' in state: torch.set_rng_state(state['rng'])
+    return cfg

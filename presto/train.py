@@ -12,7 +12,7 @@ from torch import nn, Tensor
 from .edm import EDMDenoiser, NoiseLevels, edm_loss, sample_p_train
 from .dit import DiT, dit_config
 from .text import drop_condition
-from .checkpoint import save_checkpoint, load_checkpoint, load_weights, pack_state, unpack_state, CheckpointError
+from .checkpoint import save_checkpoint, load_checkpoint, load_weights, save_training_state, load_training_state, CheckpointError
 
 # %% auto #0
 __all__ = ['TrainConfig', 'lr_at', 'draw_batch', 'train_step', 'ema_update', 'make_model', 'save_run', 'load_run', 'train',
@@ -88,21 +88,14 @@ def _dist() -> tuple[int, int]:   # (rank, world size) of torch.distributed, (0,
 
 def save_run(out_dir, model, ema, opt, step: int, gen: torch.Generator, tc: TrainConfig):
     "Checkpoint the whole training state (atomic)."
-    tensors, skeleton = pack_state({'opt': opt.state_dict(), 'gen': gen.get_state()}, 'state')
-    tensors.update({f'model.{k}': v for k, v in model.state_dict().items()})
-    tensors.update({f'ema.{k}': v for k, v in ema.state_dict().items()})
-    save_checkpoint(_stem(out_dir), tensors, {'train': asdict(tc), 'sigma_data': model.sigma_data, 'step': step, 'state': skeleton},
-                    kind='base-train-state')
+    save_training_state(_stem(out_dir), {'model': model, 'ema': ema}, opt, gen, step, {'train': asdict(tc), 'sigma_data': model.sigma_data},
+                        kind='base-train-state')
 
 def load_run(out_dir, model, ema, opt, gen: torch.Generator, tc: TrainConfig) -> int:
     "Restore a state written by `save_run`; returns the step to continue from."
-    tensors, cfg = load_checkpoint(_stem(out_dir), kind='base-train-state')
-    if cfg['train']['preset'] != tc.preset: raise CheckpointError(f"{out_dir} holds a {cfg['train']['preset']!r} run, not {tc.preset!r}")
-    load_weights(model, {k[6:]: v for k, v in tensors.items() if k.startswith('model.')}, source=str(out_dir))
-    load_weights(ema, {k[4:]: v for k, v in tensors.items() if k.startswith('ema.')}, source=str(out_dir))
-    state = unpack_state(tensors, cfg['state'])
-    opt.load_state_dict(state['opt']); gen.set_state(state['gen'])
-    return cfg['step']
+    preset = load_checkpoint(_stem(out_dir), kind='base-train-state')[1]['train']['preset']
+    if preset != tc.preset: raise CheckpointError(f"{out_dir} holds a {preset!r} run, not {tc.preset!r}")
+    return load_training_state(_stem(out_dir), {'model': model, 'ema': ema}, opt, gen, kind='base-train-state')['step']
 
 # %% ../nbs/06_train.ipynb #71066bd4
 def train(latents: Tensor, conds: dict, out_dir, tc: TrainConfig = TrainConfig(), *, sigma_data: float, device='cpu',
