@@ -211,6 +211,7 @@ def plot_wave_mel(wav, # one clip `(N,)` or `(C, N)` (channels are averaged), Te
 def audio_player(wav, # one clip `(N,)` or `(C, N)`, Tensor or ndarray
                  sr:int=SAMPLE_RATE, # its sample rate, Hz
                  fmt:str='ogg', # 'ogg' (Vorbis: ~10x smaller, keeps notebooks and docs light) or 'wav' (lossless)
+                 compression:float|None=None, # Vorbis compression level, 0 (best sound) to 1 (smallest); None: libsndfile's default
                 ):
     "An `IPython.display.Audio` player for `wav`, not normalised (quiet stays quiet; values clipped to [-1, 1])"
     import io, soundfile as sf
@@ -220,7 +221,9 @@ def audio_player(wav, # one clip `(N,)` or `(C, N)`, Tensor or ndarray
     x = x[0] if x.ndim == 2 and x.shape[0] == 1 else x
     if fmt == 'wav': return Audio(x, rate=sr, normalize=False)
     buf = io.BytesIO()
-    sf.write(buf, x.T if x.ndim == 2 else x, sr, format='OGG', subtype='VORBIS')
+    if compression is not None and not 0 <= compression <= 1: raise ValueError(f"Vorbis compression must be in [0, 1], got {compression!r}")
+    kw = {} if compression is None else {'compression_level': float(compression)}
+    sf.write(buf, x.T if x.ndim == 2 else x, sr, format='OGG', subtype='VORBIS', **kw)
     player = Audio(data=buf.getvalue())
     player.mimetype = 'audio/ogg'
     return player

@@ -130,9 +130,11 @@ def unpack_state(tensors: dict[str, Tensor], skeleton):
     return build(skeleton)
 
 # %% ../nbs/90_checkpoint.ipynb #8ce95670
+def _opt_state(opt) -> dict: return {k: o.state_dict() for k, o in opt.items()} if isinstance(opt, dict) else opt.state_dict()
+
 def save_training_state(stem, modules: dict[str, nn.Module], opt, gen: torch.Generator, step: int, config: dict, *, kind: str) -> Path:
-    "Checkpoint a training run exactly: `modules` (name -> module), optimiser, generator, global RNG, `step` and `config`."
-    tensors, skeleton = pack_state({'opt': opt.state_dict(), 'gen': gen.get_state(), 'rng': torch.get_rng_state()}, 'state')
+    "Checkpoint a training run exactly: `modules` (name -> module), optimiser (or dict name -> optimiser), generator, global RNG, `step` and `config`."
+    tensors, skeleton = pack_state({'opt': _opt_state(opt), 'gen': gen.get_state(), 'rng': torch.get_rng_state()}, 'state')
     for name, m in modules.items(): tensors.update({f'{name}.{k}': v for k, v in m.state_dict().items()})
     return save_checkpoint(stem, tensors, {**config, 'step': step, 'state': skeleton}, kind=kind)
 
@@ -143,6 +145,7 @@ def load_training_state(stem, modules: dict[str, nn.Module], opt, gen: torch.Gen
         n = len(name) + 1
         load_weights(m, {k[n:]: v for k, v in tensors.items() if k.startswith(name + '.')}, source=str(stem))
     state = unpack_state(tensors, cfg['state'])
-    opt.load_state_dict(state['opt']); gen.set_state(state['gen'])
+    for k, o in (opt.items() if isinstance(opt, dict) else [(None, opt)]): o.load_state_dict(state['opt'] if k is None else state['opt'][k])
+    gen.set_state(state['gen'])
     if 'rng' in state: torch.set_rng_state(state['rng'])
     return cfg

@@ -169,16 +169,22 @@ def demo_command(args, settings:Settings) -> int:
 def module_command(name:str, # the word after `presto`
                    module:str, # module in `presto` exporting `add_cli_args(parser)` and `cli_main(args, settings)`
                    help:str, # one line for `presto --help`
+                   prefix:str='', # for modules with several commands: `<prefix>add_cli_args` and `<prefix>cli_main`
                   ):
     "Register `presto <name>` as `presto.<module>`'s `cli_main`, imported only when the command runs"
     mod = lambda: importlib.import_module(f"presto.{module}")
-    COMMANDS[name] = Command(name, lambda args, settings: mod().cli_main(args, settings), help, lambda p: mod().add_cli_args(p), lazy=True)
+    COMMANDS[name] = Command(name, lambda args, settings: getattr(mod(), f"{prefix}cli_main")(args, settings), help,
+                             lambda p: getattr(mod(), f"{prefix}add_cli_args")(p), lazy=True)
 
 module_command("audio", "audio", "check audio files and write normalised 16 kHz mono copies")
 module_command("data", "data", "build the music dataset (or ingest a folder of your audio) with captions and splits")
 module_command("text", "text", "encode prompts with the frozen text encoder (fills the cache) and compare them")
 module_command("train-ae", "autoencoder", "train the latent autoencoder on a dataset, measure it and save the checkpoint")
 module_command("train", "train", "train the base text-to-music model (EDM + DiT) on the latent cache of a dataset")
+module_command("generate", "pipeline", "generate music from text prompts: WAV, spectrogram PNG and JSON per prompt")
+module_command("train-embedder", "metrics", "train the audio-text embedder the metrics run on, measure it and save it", prefix="embedder_")
+module_command("eval", "metrics", "generate for the test captions and score: FAD, MMD, CLAP score, density, coverage, attributes", prefix="eval_")
+module_command("bench", "metrics", "latency of pipeline configurations per stage, at batch 1 and 8: a table", prefix="bench_")
 
 # %% ../nbs/99_cli.ipynb #3bfb701f
 if __name__ == "__main__" and not in_ipython(): sys.exit(main())

@@ -44,7 +44,7 @@ class DiTConfig:
         if self.extra_cond_dim < 0: raise DiTError(f"extra_cond_dim must be >= 0, got {self.extra_cond_dim}")
 
 PRESETS = {'tiny':  DiTConfig(width=64, depth=4, heads=4),     # tests and lessons: runs in milliseconds
-           'small': DiTConfig(width=192, depth=12, heads=3),   # the CPU reference model (~11M params, head dim 64)
+           'small': DiTConfig(width=128, depth=12, heads=2),   # the CPU reference model (~5.5M params, head dim 64)
            'base':  DiTConfig(width=512, depth=16, heads=8),   # GPU
            'large': DiTConfig(width=768, depth=24, heads=12)}  # GPU
 

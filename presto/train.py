@@ -17,7 +17,7 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, save_tra
 # %% auto #0
 __all__ = ['TrainConfig', 'lr_at', 'draw_batch', 'train_step', 'ema_update', 'make_model', 'save_run', 'load_run', 'train',
            'val_loss_by_sigma', 'preview_samples', 'save_base_model', 'load_base_model', 'encode_dataset',
-           'add_cli_args', 'cli_main']
+           'add_cli_args', 'cli_main', 'train_throughput']
 
 # %% ../nbs/06_train.ipynb #903537d0
 @dataclass
@@ -216,6 +216,7 @@ def add_cli_args(p):
     p.add_argument('--stop-at', type=int, help='end this run at this step (run again to continue)')
     p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
     p.add_argument('--samples', type=int, default=2, help='clips rendered at each checkpoint from validation captions (0: none)')
+    p.add_argument('--throughput', action='store_true', help='only measure training speed of the preset (fp32 vs bf16) and print a table')
 
 def cli_main(args, settings) -> int:
     "`presto train`: cache, train, measure and save the base model."
@@ -230,6 +231,11 @@ def cli_main(args, settings) -> int:
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     preset = settings.preset                                                             # `--preset` is a run setting (settings.ini)
     dit_config(preset)                                                                   # fails early on a bad preset
+    if args.throughput:
+        from presto.edm import format_table
+        rows = [train_throughput(preset, batch_size=args.batch_size, bf16=b, device=device) for b in (False, True)]
+        print(f"# presto train --throughput: preset {preset}, {torch.get_num_threads()} threads on {device}")
+        print(format_table(rows, '.3f')); return 0
     dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
     ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
     out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f'base_{preset}'
@@ -265,3 +271,25 @@ def cli_main(args, settings) -> int:
                                                    'val_loss_by_sigma': {str(k): v for k, v in val.items()}, 'cache': str(cache)})
         print('validation loss by sigma:', {k: round(v, 4) for k, v in val.items()}); print(f"saved {path}")
     return 0
+
+# %% ../nbs/06_train.ipynb #15ead4df
+def train_throughput(preset: str = 'small', *, batch_size: int = 32, frames: int = 128, bf16: bool = True, steps: int = 8,
+                     warmup: int = 2, tokens: int = 24, device='cpu', seed: int = 0) -> dict:
+    "Median time of one optimiser step of a fresh `preset` model on random latents `(batch_size, C, frames)`."
+    tc = TrainConfig(preset=preset, batch_size=batch_size, bf16=bf16, seed=seed)
+    model = make_model(tc, 1.0, device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    cfg, g = model.net.cfg, torch.Generator().manual_seed(seed)
+    x0, noise = (torch.randn(batch_size, cfg.latent_channels, frames, generator=g).to(device) for _ in range(2))
+    states = torch.randn(batch_size, tokens, cfg.text_dim, generator=g).to(device)
+    cond = {'states': states, 'mask': torch.ones(batch_size, tokens, dtype=torch.bool, device=device), 'pooled': states.mean(1)}
+    sigma = sample_p_train(batch_size, generator=g).to(device)
+    sync = (lambda: torch.cuda.synchronize(device)) if torch.device(device).type == 'cuda' else (lambda: None)
+    times = []
+    for i in range(warmup + steps):
+        sync(); t = time.perf_counter()
+        train_step(model, opt, x0, cond, sigma, noise, tc); sync()
+        if i >= warmup: times.append(time.perf_counter() - t)
+    s = sorted(times)[len(times) // 2]
+    return {'preset': preset, 'batch': batch_size, 'dtype': 'bf16' if bf16 else 'fp32', 's/step': s, 'steps/s': 1 / s,
+            'latent frames/s': batch_size * frames / s}

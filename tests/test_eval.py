@@ -1,0 +1,93 @@
+"""presto.metrics end to end on a tiny tone dataset: `presto train-embedder`, the embedder's checkpoint round trip,
+the latency harness on a tiny base model, `presto eval` and `presto bench`, and their error paths."""
+import json, math
+from pathlib import Path
+import pytest, torch
+from presto.audio import save_audio
+from presto.cli import main
+from presto.train import TrainConfig, make_model, save_base_model
+
+ROOT = Path(__file__).resolve().parents[1]
+ENSEMBLES, SOURCES = ('flute', 'church organ'), ('folk_song', 'bach_chorale')
+
+@pytest.fixture(scope='module')
+def tone_ds(tmp_path_factory) -> Path:
+    "24 one-second clips (8 per split) of tones whose pitch and timbre follow their captions' attributes."
+    d = tmp_path_factory.mktemp('tones') / 'ds'; rows = []
+    t = torch.arange(16384) / 16000
+    for i in range(24):
+        e, s, fast, minor = i % 2, (i // 2) % 2, (i // 4) % 2, (i // 3) % 2
+        f = 220 * 2 ** (i % 12 / 12) * (2 if e else 1)
+        wav = 0.3 * torch.sin(2 * math.pi * f * t) * (1 + 0.5 * torch.sin(2 * math.pi * (8 if fast else 2) * t))
+        if s: wav = wav + 0.1 * torch.sin(2 * math.pi * 3 * f * t)
+        save_audio(d / 'audio' / f'{i}.flac', wav)
+        rows.append({'id': str(i), 'audio': f'audio/{i}.flac', 'split': ('train', 'valid', 'test')[i % 3], 'sample_rate': 16000,
+                     'n_samples': 16384, 'caption': f"a {'fast' if fast else 'slow'} tune on the {ENSEMBLES[e]} in {'minor' if minor else 'major'}",
+                     'ensemble': ENSEMBLES[e], 'source': SOURCES[s], 'tempo_word': 'fast' if fast else 'slow', 'mode': 'minor' if minor else 'major',
+                     'mentions': ['ensemble', 'tempo_word', 'key']})
+    (d / 'manifest.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    return d
+
+@pytest.fixture(scope='module')
+def embedder(tone_ds, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp('emb') / 'embedder'
+    assert main(['train-embedder', '--dataset', str(tone_ds), '--out', str(out), '--steps', '4', '--batch-size', '4', '--crop-frames', '32']) == 0
+    return out
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory) -> Path:
+    sigma_data = json.loads((ROOT / 'data/checkpoints/autoencoder.json').read_text())['config']['stats']['sigma_data']
+    stem = tmp_path_factory.mktemp('ckpt') / 'base_tiny'
+    save_base_model(make_model(TrainConfig(preset='tiny'), sigma_data), stem, TrainConfig(preset='tiny'))
+    return stem
+
+def test_embedder_checkpoint(embedder, tone_ds):
+    from presto.metrics import load_embedder, load_split, ATTRIBUTES
+    E = load_embedder(embedder)
+    info = json.loads(embedder.with_suffix('.json').read_text())['config']['info']
+    assert info['train']['steps'] == 4 and len(info['log']) == 1 and set(info['test']) >= {'text_to_audio_R@10', 'attribute_accuracy', 'clap_true_pairs'}
+    assert E.model.cfg.classes['ensemble'] == sorted(ENSEMBLES[:2]) and set(E.model.cfg.classes) == set(ATTRIBUTES)
+    wav, rows = load_split(tone_ds, 'test')
+    a, t = E.embed_audio(wav), E.embed_text([r['caption'] for r in rows])
+    assert a.shape == t.shape == (8, 128) and torch.allclose(a.norm(dim=-1), torch.ones(8), atol=1e-4)
+    assert all(len(v) == 8 and set(v) <= set(E.model.cfg.classes[k]) for k, v in E.classify(wav).items())
+    assert (tone_ds / 'cache' / 'mel64' / 'meta.json').is_file()                      # the mel cache, reused next time
+
+def test_measure_latency(tiny):
+    from presto.pipeline import Pipeline
+    from presto.metrics import measure_latency
+    pipe = Pipeline.load(str(tiny), checkpoint_dir=ROOT / 'data/checkpoints')
+    r = measure_latency(pipe, sampler='heun', steps=3, batch=2, repeats=2, duration=2.0)
+    assert r['nfe'] == 5 and r['batch'] == 2 and r['model'] == 'base_tiny'
+    assert 0 < r['text_ms'] and 0 < r['dit_ms'] and 0 < r['decode_ms'] and r['total_ms'] >= 0.9 * (r['text_ms'] + r['dit_ms'] + r['decode_ms'])
+    assert math.isclose(r['rtf'], 2 * 2.0 / (r['total_ms'] / 1e3), rel_tol=1e-6) and math.isclose(r['ms_per_nfe'], r['dit_ms'] / 5)
+
+def test_eval_cli(tiny, embedder, tone_ds, tmp_path, capsys):
+    out = tmp_path / 'rows.json'
+    assert main(['eval', '--model', str(tiny), '--embedder', str(embedder), '--dataset', str(tone_ds), '--sampler', 'euler,dpmpp_2m',
+                 '--steps', '2', '--cfg', '1,3', '--batch-size', '4', '--out', str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [(r['sampler'], r['cfg']) for r in rows] == [('euler', 1.0), ('euler', 3.0), ('dpmpp_2m', 1.0), ('dpmpp_2m', 3.0)]
+    for r in rows:
+        assert r['n'] == 8 and r['nfe'] == 2 and r['fad'] > 0 and 0 <= r['coverage'] <= 1 and -1 <= r['clap'] <= 1
+        assert 0 <= r['attr_acc'] <= 1 and r['latency_ms'] > 0 and math.isfinite(r['mmd'])
+    assert 'wrote 4 row(s)' in capsys.readouterr().out
+
+def test_bench_cli(tiny, tmp_path, capsys):
+    out = tmp_path / 'bench.json'
+    assert main(['bench', '--model', str(tiny), '--sampler', 'euler', '--steps', '2,4', '--batch', '1,2', '--repeats', '1', '--json', str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [(r['steps'], r['batch']) for r in rows] == [(2, 1), (2, 2), (4, 1), (4, 2)]
+    text = capsys.readouterr().out
+    assert 'presto bench' in text and 'ms_per_nfe' in text and 'rtf' in text
+
+@pytest.mark.parametrize('args, message', [
+    (['eval', '--sampler', 'ddim'], "--sampler: unknown 'ddim'; allowed: euler, heun, dpmpp_2m, multistep"),
+    (['eval', '--cfg', '2,-1'], 'CFG scale must be a finite number >= 0'),
+    (['bench', '--model', 'nope'], "no model checkpoint 'nope'"),
+    (['eval', '--embedder', 'no/such/embedder'], 'checkpoint file not found: no/such/embedder.safetensors'),
+])
+def test_eval_errors(tiny, args, message, capsys):
+    argv = args + (['--model', str(tiny)] if '--model' not in args else [])
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

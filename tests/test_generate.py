@@ -1,0 +1,85 @@
+"""`presto generate` end to end on a tiny randomly initialised base model (the reference autoencoder and text encoder):
+files written, determinism, durations, prompt files, and a clear one-line error for every bad input."""
+import json, math
+from pathlib import Path
+import pytest, soundfile as sf, torch
+from presto.cli import main
+from presto.train import TrainConfig, make_model, save_base_model
+
+ROOT = Path(__file__).resolve().parents[1]
+AE_JSON = ROOT / 'data/checkpoints/autoencoder.json'
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory) -> Path:
+    "A tiny `base` checkpoint whose sigma_data matches the reference autoencoder."
+    sigma_data = json.loads(AE_JSON.read_text())['config']['stats']['sigma_data']
+    stem = tmp_path_factory.mktemp('ckpt') / 'base_tiny'
+    save_base_model(make_model(TrainConfig(preset='tiny'), sigma_data), stem, TrainConfig(preset='tiny'))
+    return stem
+
+def gen(tiny, *args) -> int: return main(['generate', '--model', str(tiny), '--steps', '2', '--sampler', 'euler', *map(str, args)])
+
+def test_two_prompts_write_wav_png_json(tiny, tmp_path, capsys):
+    assert gen(tiny, 'a fast Irish reel on the flute', 'a chorale on the church organ', '--out', tmp_path / 'x.wav') == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['x_0.json', 'x_0.png', 'x_0.wav', 'x_1.json', 'x_1.png', 'x_1.wav']
+    wav, sr = sf.read(tmp_path / 'x_0.wav')
+    assert sr == 16000 and wav.shape == (65536,) and 0 < abs(wav).max() <= 1
+    meta = [json.loads((tmp_path / f'x_{i}.json').read_text()) for i in (0, 1)]
+    assert [m['seed'] for m in meta] == [0, 1] and meta[1]['prompt'] == 'a chorale on the church organ'
+    assert meta[0]['nfe'] == 2 and meta[0]['model'] == 'base_tiny' and meta[0]['cfg'] == 3.0
+    assert (tmp_path / 'x_0.png').read_bytes()[:4] == b'\x89PNG'
+    assert '2 clip(s) of 4.10 s with base_tiny' in capsys.readouterr().out
+
+def test_same_seed_same_audio_other_seed_other_audio(tiny, tmp_path):
+    for name, seed in (('a', 5), ('b', 5), ('c', 6)):
+        assert gen(tiny, 'a jig on the fiddle', '--seed', seed, '--out', tmp_path / f'{name}.wav', '--no-png') == 0
+    a, b, c = (sf.read(tmp_path / f'{n}.wav')[0] for n in 'abc')
+    assert (a == b).all() and abs(a - c).max() > 1e-3
+    assert not (tmp_path / 'a.png').exists()
+
+def test_duration_folder_and_prompts_file(tiny, tmp_path):
+    (tmp_path / 'prompts.txt').write_text('a reel on the flute\n\n  a march on the trumpet  \n')
+    out = tmp_path / 'clips'
+    assert gen(tiny, '--prompts-file', tmp_path / 'prompts.txt', '--duration', 2.5, '--out', str(out) + '/', '--sampler', 'multistep') == 0
+    names = sorted(p.name for p in out.glob('*.wav'))
+    assert names == ['a-march-on-the-trumpet.wav', 'a-reel-on-the-flute.wav']
+    assert sf.info(out / names[0]).frames == 40000                                   # exactly 2.5 s at 16 kHz
+
+@pytest.mark.parametrize('args, message', [
+    (['', '--out', 'x.wav'], "empty prompt at index 0"),
+    ([], 'no prompt given'),
+    (['a reel', '--cfg', '-1'], 'CFG scale must be a finite number >= 0'),
+    (['a reel', '--cfg', 'nan'], 'got nan'),
+    (['a reel', '--sampler', 'ddim'], "unknown sampler 'ddim'; allowed: euler, heun, dpmpp_2m, multistep"),
+    (['a reel', '--duration', '100'], 'duration must be from 1 to 16.38 seconds'),
+    (['a reel', '--duration', '0.2'], 'got 0.2'),
+    (['a reel', '--out', 'reel.mp3'], "cannot write '.mp3' audio; allowed: .wav, .flac"),
+    (['--prompts-file', 'no/such/prompts.txt'], 'no/such/prompts.txt: no such file'),
+    (['a reel', '--seed', '-4'], 'seed must be an integer'),
+])
+def test_bad_requests(tiny, tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert gen(tiny, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith('presto: error:') and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob('*.wav'))
+
+@pytest.mark.parametrize('steps', ['0', '-3', 'many', '2.5'])
+def test_bad_steps(tiny, capsys, steps):
+    assert main(['generate', 'a reel', '--model', str(tiny), '--steps', steps]) == 2
+    assert f"argument --steps: '{steps}'" in capsys.readouterr().err
+
+def test_bad_models(tiny, tmp_path, capsys):
+    assert main(['generate', 'a reel', '--model', 'presto-z']) == 2
+    assert "no model checkpoint 'presto-z'" in (err := capsys.readouterr().err) and 'short names: base' in err
+    assert main(['generate', 'a reel', '--model', str(ROOT / 'data/checkpoints/autoencoder')]) == 2
+    assert "is a 'autoencoder' checkpoint, not a model that generates" in capsys.readouterr().err
+    bad = tmp_path / 'broken'                                                        # weights that do not match their JSON
+    for suffix in ('.json', '.safetensors'): (bad.with_suffix(suffix)).write_bytes(tiny.with_suffix(suffix).read_bytes())
+    bad.with_suffix('.safetensors').write_bytes(bad.with_suffix('.safetensors').read_bytes()[:-100])
+    assert main(['generate', 'a reel', '--model', str(bad)]) == 2
+    assert 'sha256 differs' in capsys.readouterr().err
+    other = tmp_path / 'other_sigma'                                                 # trained on another autoencoder's latents
+    save_base_model(make_model(TrainConfig(preset='tiny'), 1.0), other, TrainConfig(preset='tiny'))
+    assert main(['generate', 'a reel', '--model', str(other)]) == 2
+    assert 'pass the autoencoder it was trained with' in capsys.readouterr().err
