@@ -91,3 +91,17 @@ def test_eval_errors(tiny, args, message, capsys):
     argv = args + (['--model', str(tiny)] if '--model' not in args else [])
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+def test_eval_with_a_plugged_in_embedder(tiny, tone_ds, tmp_path):
+    "Any factory `python:MODULE.FUNCTION` returning sample_rate/embed_audio/embed_text works; audio-only ones skip the CLAP score."
+    out = tmp_path / 'rows.json'
+    assert main(['eval', '--model', str(tiny), '--embedder', 'python:presto.metrics.mel_stats_embedder', '--dataset', str(tone_ds),
+                 '--sampler', 'euler', '--steps', '2', '--batch-size', '8', '--no-latency', '--out', str(out)]) == 0
+    (r,) = json.loads(out.read_text())
+    assert r['fad'] > 0 and 0 <= r['coverage'] <= 1 and 'clap' not in r and 'attr_acc' not in r and 'latency_ms' not in r
+
+@pytest.mark.parametrize('spec, message', [('laion-clap:/no/such/clap.pt', 'LAION-CLAP checkpoint not found'),
+                                           ('python:no_such_module.f', "cannot import 'no_such_module.f'")])
+def test_bad_embedder_specs(tiny, spec, message, capsys):
+    assert main(['eval', '--model', str(tiny), '--embedder', spec]) == 2
+    assert message in capsys.readouterr().err
