@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest, torch
 from presto.audio import save_audio
 from presto.cli import main
-from presto.train import TrainConfig, make_model, save_base_model
 
 ROOT = Path(__file__).resolve().parents[1]
 ENSEMBLES, SOURCES = ('flute', 'church organ'), ('folk_song', 'bach_chorale')
@@ -33,13 +32,6 @@ def embedder(tone_ds, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp('emb') / 'embedder'
     assert main(['train-embedder', '--dataset', str(tone_ds), '--out', str(out), '--steps', '4', '--batch-size', '4', '--crop-frames', '32']) == 0
     return out
-
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory) -> Path:
-    sigma_data = json.loads((ROOT / 'data/checkpoints/autoencoder.json').read_text())['config']['stats']['sigma_data']
-    stem = tmp_path_factory.mktemp('ckpt') / 'base_tiny'
-    save_base_model(make_model(TrainConfig(preset='tiny'), sigma_data), stem, TrainConfig(preset='tiny'))
-    return stem
 
 def test_embedder_checkpoint(embedder, tone_ds):
     from presto.metrics import load_embedder, load_split, ATTRIBUTES

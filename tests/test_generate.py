@@ -7,15 +7,6 @@ from presto.cli import main
 from presto.train import TrainConfig, make_model, save_base_model
 
 ROOT = Path(__file__).resolve().parents[1]
-AE_JSON = ROOT / 'data/checkpoints/autoencoder.json'
-
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory) -> Path:
-    "A tiny `base` checkpoint whose sigma_data matches the reference autoencoder."
-    sigma_data = json.loads(AE_JSON.read_text())['config']['stats']['sigma_data']
-    stem = tmp_path_factory.mktemp('ckpt') / 'base_tiny'
-    save_base_model(make_model(TrainConfig(preset='tiny'), sigma_data), stem, TrainConfig(preset='tiny'))
-    return stem
 
 def gen(tiny, *args) -> int: return main(['generate', '--model', str(tiny), '--steps', '2', '--sampler', 'euler', *map(str, args)])
 
