@@ -4,8 +4,8 @@
 
 # %% ../nbs/09_presto_s.ipynb #950979a6
 from __future__ import annotations
-import copy, json, math, time
-from dataclasses import dataclass, asdict, replace
+import copy, json
+from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch
 from torch import nn, Tensor

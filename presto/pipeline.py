@@ -203,7 +203,7 @@ def output_paths(out, prompts: list[str], default_dir) -> list[Path]:
 
 def save_spectrogram(path, wav: Tensor, sr: int, title: str = '') -> Path:
     "A PNG of `wav`'s waveform and log-mel spectrogram at `path`, written atomically."
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     from presto.audio import plot_wave_mel
     from presto.checkpoint import atomic_write
     axs = plot_wave_mel(wav, sr, title=title[:80])
