@@ -185,6 +185,7 @@ module_command("generate", "pipeline", "generate music from text prompts: WAV, s
 module_command("train-embedder", "metrics", "train the audio-text embedder the metrics run on, measure it and save it", prefix="embedder_")
 module_command("eval", "metrics", "generate for the test captions and score: FAD, MMD, CLAP score, density, coverage, attributes", prefix="eval_")
 module_command("bench", "metrics", "latency of pipeline configurations per stage, at batch 1 and 8: a table", prefix="bench_")
+module_command("distill", "dmd", "distil the base model into a few-step generator (Presto-S, DMD, DMD2-style)")
 
 # %% ../nbs/99_cli.ipynb #3bfb701f
 if __name__ == "__main__" and not in_ipython(): sys.exit(main())

@@ -4,18 +4,20 @@
 
 # %% ../nbs/09_presto_s.ipynb #950979a6
 from __future__ import annotations
-import copy, json
+import argparse, copy, json
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, sample_sigma, add_noise, edm_loss, guided, append_dims
+from .checkpoint import save_checkpoint, CheckpointError
 
 # %% auto #0
-__all__ = ['GAN_LOSSES', 'PRESETS', 'dmd_direction', 'dmd_loss', 'DiscriminatorHead', 'gan_generator_loss',
-           'gan_discriminator_loss', 'PrestoSConfig', 'generator_input_sigma', 'features', 'PrestoS', 'fake_update',
-           'generator_update', 'train_presto_s']
+__all__ = ['GAN_LOSSES', 'PRESETS', 'GENERATOR_SAMPLING', 'METHODS', 'dmd_direction', 'dmd_loss', 'DiscriminatorHead',
+           'gan_generator_loss', 'gan_discriminator_loss', 'PrestoSConfig', 'generator_input_sigma', 'features',
+           'PrestoS', 'fake_update', 'generator_update', 'train_presto_s', 'save_generator', 'load_generator',
+           'add_cli_args', 'distill_config', 'cli_main']
 
 # %% ../nbs/09_presto_s.ipynb #e8f73748
 def dmd_direction(x_hat: Tensor, real: Tensor, fake: Tensor, eps: float = 1e-8) -> Tensor:
@@ -224,3 +226,95 @@ def train_presto_s(base: EDMDenoiser, latents: Tensor, conds: dict | None, out_d
                 save_training_state(_state_stem(out_dir), modules, opts, gen, step + 1, {'presto_s': asdict(cfg)}, kind='presto-s-train-state')
                 if on_checkpoint: on_checkpoint(step + 1, m)
     return m
+
+# %% ../nbs/09_presto_s.ipynb #ad2fddb4
+GENERATOR_SAMPLING = {'sampler': 'multistep', 'steps': 4, 'cfg': 1.0}   # default sampling of a distilled generator
+
+def save_generator(m: PrestoS, stem, cfg: PrestoSConfig, *, method: str = 'presto-s', info: dict | None = None,
+                   dtype=torch.float16) -> Path:
+    "Save the EMA generator of `m` as a `presto-s` checkpoint (weights in `dtype`), with its config and default sampling."
+    g = m.gen_ema
+    return save_checkpoint(stem, g.state_dict(), {'dit': asdict(g.net.cfg), 'sigma_data': g.sigma_data, 'method': method,
+                                                  'presto_s': asdict(cfg), 'sampling': GENERATOR_SAMPLING, 'info': info or {}},
+                           kind='presto-s', dtype=dtype)
+
+def load_generator(stem, device='cpu', dtype=torch.float32) -> EDMDenoiser:
+    "A generator saved by `save_generator`, in eval mode, with `.info`, `.method` and `.default_sampling` attached."
+    from presto.train import load_base_model
+    model = load_base_model(stem, device, dtype, kind='presto-s')                  # same network and JSON layout as the base
+    model.method = model.config.get('method', 'presto-s')
+    model.default_sampling = {**GENERATOR_SAMPLING, **model.config.get('sampling', {})}
+    return model
+
+# %% ../nbs/09_presto_s.ipynb #15265b58
+METHODS = tuple(PRESETS)
+
+def _csv_floats(text: str) -> tuple:
+    try: return tuple(float(t) for t in str(text).split(',') if t.strip())
+    except ValueError: raise argparse.ArgumentTypeError(f"{text!r}: not comma-separated numbers") from None
+
+def add_cli_args(p):
+    "Options of `presto distill`; config flags default to the chosen `--method`'s preset."
+    from presto.cli import positive_int
+    p.add_argument('--method', default='presto-s', choices=METHODS, help='distillation recipe (default: presto-s)')
+    p.add_argument('--base', default='base', help='base model: short name or checkpoint path (default: base)')
+    p.add_argument('--dataset', help='dataset folder (default: <data_dir>/datasets/music21)')
+    p.add_argument('--autoencoder', help='autoencoder checkpoint (default: <checkpoint_dir>/autoencoder)')
+    p.add_argument('--out', help='checkpoint stem to write (default: <checkpoint_dir>/<method>_<preset>, "-" as "_")')
+    p.add_argument('--run-dir', help='training state and metrics.jsonl (default: <output_dir>/runs/<name of --out>)')
+    for name in ('steps', 'batch_size', 'gen_every', 'log_every', 'ckpt_every'):
+        p.add_argument(f"--{name.replace('_', '-')}", type=positive_int, help=f'(default: the preset\'s, {getattr(PrestoSConfig(), name)})')
+    for name in ('cfg', 'mix', 'nu1', 'nu2', 'lr_gen', 'lr_fake', 'grad_clip', 'ema_decay'):
+        p.add_argument(f"--{name.replace('_', '-')}", type=float, help=f'(default: the preset\'s, {getattr(PrestoSConfig(), name)})')
+    for name in ('gen_sigma', 'dmd_sigma', 'fake_sigma', 'gan_sigma'):
+        p.add_argument(f"--{name.replace('_', '-')}", choices=NOISE_DISTS, help="noise levels: train / inf / mix (default: the preset's)")
+    p.add_argument('--gen-sigmas', type=_csv_floats, help="fixed generator input levels, e.g. 80 (default: the preset's)")
+    p.add_argument('--gan', action=argparse.BooleanOptionalAction, help="add the GAN term (default: the preset's)")
+    p.add_argument('--gan-loss', choices=GAN_LOSSES, help="GAN loss (default: the preset's)")
+    p.add_argument('--tap', type=int, help='fake-score block the discriminator reads (default: -1, the middle)')
+    p.add_argument('--fp32', action='store_true', help='no bf16 autocast')
+    p.add_argument('--stop-at', type=int, help='end this run at this update (run again to continue)')
+    p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
+
+def distill_config(args, seed: int = 0) -> PrestoSConfig:
+    "The preset of `args.method` with every config flag that was given replacing its field."
+    from dataclasses import replace, fields
+    given = {f.name: getattr(args, f.name) for f in fields(PrestoSConfig) if getattr(args, f.name, None) is not None}
+    if args.fp32: given['bf16'] = False
+    return replace(PRESETS[args.method], seed=seed, **given)
+
+def cli_main(args, settings) -> int:
+    "`presto distill`: distil the base model into a few-step generator and save it."
+    import time
+    from presto.settings import resolve_device
+    from presto.data import LatentDataset
+    from presto.pipeline import resolve_model
+    from presto.train import encode_dataset, load_base_model
+    device, preset = resolve_device(settings), settings.preset
+    cfg = distill_config(args, settings.seed)
+    base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
+    base = load_base_model(base_stem, device=device)
+    dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
+    ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
+    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{args.method.replace('-', '_')}_{preset}"
+    run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
+    tr = LatentDataset(encode_dataset(dataset, ae_stem), 'train')
+    sd = json.loads(Path(str(ae_stem) + '.json').read_text())['config']['stats']['sigma_data']
+    if abs(sd - base.sigma_data) > 1e-3 * sd:
+        raise CheckpointError(f"{base_stem} was trained on latents with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s have {sd:.4f}")
+    print(f"# presto distill --method {args.method}: {base_stem} on {len(tr)} clips, {cfg}, on {device}; run in {run_dir}")
+    on_log = None
+    if settings.log_mode != 'disabled':                                                # wandb: offline unless asked otherwise
+        import wandb
+        wandb.init(project='presto', name=out.name, mode=settings.log_mode, dir=str(settings.path('log_dir')), config=asdict(cfg))
+        on_log = wandb.log
+    t0 = time.time()
+    snapshot = lambda step, m: save_generator(m, run_dir / 'generator', cfg, method=args.method, info={'step': step})  # evaluable mid-run
+    m = train_presto_s(base, tr.latents, tr.text, run_dir, cfg, device=device, resume=not args.no_resume, stop_at=args.stop_at,
+                       on_log=on_log, on_checkpoint=snapshot)
+    if on_log: wandb.finish()
+    if args.stop_at and args.stop_at < cfg.steps: print(f"stopped at update {args.stop_at}; run again to continue"); return 0
+    path = save_generator(m, out, cfg, method=args.method, info={'base': base_stem.name, 'train_clips': len(tr),
+                                                                  'last_run_seconds': round(time.time() - t0, 1)})
+    print(f"saved {path}")
+    return 0

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from .audio import SAMPLE_RATE, MelSpectrogram
 from .autoencoder import ConvNeXtBlock, ChannelNorm
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
+from .pipeline import sampling_settings
 
 # %% auto #0
 __all__ = ['ATTRIBUTES', 'MENTION_OF', 'gaussian_stats', 'frechet_gaussians', 'frechet_distance', 'median_bandwidth', 'mmd',
@@ -22,7 +23,7 @@ __all__ = ['ATTRIBUTES', 'MENTION_OF', 'gaussian_stats', 'frechet_gaussians', 'f
            'MelStatsEmbedder', 'mel_stats_embedder', 'LaionClapEmbedder', 'load_any_embedder', 'load_split',
            'add_noise_snr', 'lowpass', 'prompt_attributes', 'attribute_accuracy', 'measure_latency', 'Reference',
            'reference_set', 'score', 'evaluate', 'embedder_report', 'embedder_add_cli_args', 'embedder_cli_main',
-           'eval_add_cli_args', 'eval_cli_main', 'bench_add_cli_args', 'bench_cli_main', 'operating_point']
+           'speedups', 'eval_add_cli_args', 'eval_cli_main', 'bench_add_cli_args', 'bench_cli_main', 'operating_point']
 
 # %% ../nbs/08_eval.ipynb #e950add0
 def gaussian_stats(x) -> tuple[np.ndarray, np.ndarray]:
@@ -316,9 +317,10 @@ def attribute_accuracy(predicted: dict[str, list[str]], requested: list[dict]) -
     return out
 
 # %% ../nbs/08_eval.ipynb #b15f1422
-def measure_latency(pipe, *, sampler: str = 'dpmpp_2m', steps: int = 8, cfg: float = 3.0, batch: int = 1, duration: float | None = None,
-                    repeats: int = 5, warmup: int = 1, prompt: str = 'a fast Irish reel on the flute') -> dict:
+def measure_latency(pipe, *, sampler: str | None = None, steps: int | None = None, cfg: float | None = None, batch: int = 1,
+                    duration: float | None = None, repeats: int = 5, warmup: int = 1, prompt: str = 'a fast Irish reel on the flute') -> dict:
     "Median seconds per stage (text, sample, decode, total) of `pipe` generating `batch` clips; plus NFE and real-time factor."
+    sampler, steps, cfg = sampling_settings(pipe.model, sampler, steps, cfg).values()          # unset: the model's defaults
     runs = []
     for i in range(warmup + repeats):
         pipe.text.clear_cache()
@@ -355,10 +357,11 @@ def score(embedder, ref: Reference, wav: Tensor, prompts: list[str] | None = Non
     if hasattr(embedder, 'classify'): out['attr_acc'] = attribute_accuracy(embedder.classify(wav), asked)['mean']
     return out
 
-def evaluate(pipe, embedder, ref: Reference, *, sampler: str = 'dpmpp_2m', steps: int = 8, cfg: float = 3.0, seed: int = 0,
-             batch_size: int = 16, n: int | None = None, progress: bool = False) -> dict:
+def evaluate(pipe, embedder, ref: Reference, *, sampler: str | None = None, steps: int | None = None, cfg: float | None = None,
+             seed: int = 0, batch_size: int = 16, n: int | None = None, progress: bool = False) -> dict:
     "Generate a clip per reference prompt (the first `n`) with `pipe` and score them: one row of metrics."
     from tqdm.auto import tqdm
+    sampler, steps, cfg = sampling_settings(pipe.model, sampler, steps, cfg).values()
     prompts = ref.prompts[:n]
     t0, wavs = time.perf_counter(), []
     for i in tqdm(range(0, len(prompts), batch_size), disable=not progress, desc=f'{sampler} {steps}'):
@@ -414,23 +417,33 @@ def embedder_cli_main(args, settings) -> int:
 # %% ../nbs/08_eval.ipynb #b4574810
 def _grid_args(p):
     from presto.cli import positive_ints
-    p.add_argument('--model', default='base', help='model short name or checkpoint path (default: base)')
-    p.add_argument('--sampler', default='dpmpp_2m', help='sampler name(s), comma-separated (default: dpmpp_2m)')
-    p.add_argument('--steps', type=positive_ints, default=(8,), help='step count(s), comma-separated (default: 8)')
-    p.add_argument('--cfg', default='3', help='CFG scale(s), comma-separated (default: 3)')
+    p.add_argument('--model', default='base', help='model short name(s) or checkpoint path(s), comma-separated (default: base)')
+    p.add_argument('--sampler', help="sampler name(s), comma-separated (default: each model's own; base: dpmpp_2m)")
+    p.add_argument('--steps', type=positive_ints, help="step count(s), comma-separated (default: each model's own; base: 8)")
+    p.add_argument('--cfg', help="CFG scale(s), comma-separated (default: each model's own; base: 3)")
 
-def _grid(args, settings):
-    "The pipeline and the (sampler, steps, cfg) settings named by the options of `eval` / `bench`."
+def _grid(args, settings) -> list[tuple]:
+    "`(pipeline, [(sampler, steps, cfg), ...])` per model named by the options of `eval` / `bench`; unset options: the model's defaults."
     from presto.cli import names_in
     from presto.edm import SAMPLERS
     from presto.pipeline import Pipeline, check_cfg
     from presto.settings import resolve_device, torch_dtype
-    samplers = names_in(args.sampler, SAMPLERS, '--sampler')
-    try: cfgs = [check_cfg(float(c)) for c in str(args.cfg).split(',')]
+    samplers = names_in(args.sampler, SAMPLERS, '--sampler') if args.sampler else [None]
+    try: cfgs = [check_cfg(float(c)) for c in str(args.cfg).split(',')] if args.cfg else [None]
     except ValueError as e: raise ValueError(f"--cfg {args.cfg}: {e}") from None
-    pipe = Pipeline.load(args.model, checkpoint_dir=settings.path('checkpoint_dir'), preset=settings.preset,
-                         device=resolve_device(settings), dtype=torch_dtype(settings))
-    return pipe, [(s, k, w) for s in samplers for k in args.steps for w in cfgs]
+    out = []
+    for name in str(args.model).split(','):
+        pipe = Pipeline.load(name.strip(), checkpoint_dir=settings.path('checkpoint_dir'), preset=settings.preset,
+                             device=resolve_device(settings), dtype=torch_dtype(settings))
+        grid = [tuple(sampling_settings(pipe.model, s, k, w).values()) for s in samplers for k in (args.steps or [None]) for w in cfgs]
+        out.append((pipe, list(dict.fromkeys(grid))))
+    return out
+
+def speedups(rows: list[dict], key: str = 'total_ms') -> list[dict]:
+    "Add `speedup`: each row's `key` relative to the first row with the same batch size (the reference, e.g. the base)."
+    first = {}
+    for r in rows: first.setdefault(r.get('batch'), r[key])
+    return [{**r, 'speedup': first[r.get('batch')] / r[key]} for r in rows]
 
 def eval_add_cli_args(p):
     "Options of `presto eval`."
@@ -448,19 +461,21 @@ def eval_cli_main(args, settings) -> int:
     "`presto eval`: score a model under each sampler setting; print the table, write JSON rows."
     from presto.cli import output_path, write_json
     from presto.edm import format_table
-    pipe, grid = _grid(args, settings)
-    out = output_path(args.out or settings.path('output_dir') / 'eval' / f'{pipe.name}.json')
-    E = load_any_embedder(args.embedder or settings.path('checkpoint_dir') / 'embedder', device=pipe.device)
+    runs = _grid(args, settings)
+    names = '+'.join(p.name for p, _ in runs)
+    out = output_path(args.out or settings.path('output_dir') / 'eval' / f'{names}.json')
+    E = load_any_embedder(args.embedder or settings.path('checkpoint_dir') / 'embedder', device=runs[0][0].device)
     ds = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
     ref = reference_set(E, ds, args.split)
-    print(f"# presto eval: {pipe.name} on {min(args.n or len(ref.prompts), len(ref.prompts))} {args.split} captions, "
-          f"seed {settings.seed}, {torch.get_num_threads()} threads on {pipe.device}")
+    print(f"# presto eval: {names} on {min(args.n or len(ref.prompts), len(ref.prompts))} {args.split} captions, "
+          f"seed {settings.seed}, {torch.get_num_threads()} threads on {runs[0][0].device}")
     rows = []
-    for s, k, w in grid:
-        r = evaluate(pipe, E, ref, sampler=s, steps=k, cfg=w, seed=settings.seed, batch_size=args.batch_size, n=args.n, progress=True)
-        if not args.no_latency: r['latency_ms'] = measure_latency(pipe, sampler=s, steps=k, cfg=w, batch=1)['total_ms']
-        rows.append(r); write_json(out, rows)                                         # each finished row is kept
-    print(format_table([{k: v for k, v in r.items() if k != 'model'} for r in rows], '.3f'))
+    for pipe, grid in runs:
+        for s, k, w in grid:
+            r = evaluate(pipe, E, ref, sampler=s, steps=k, cfg=w, seed=settings.seed, batch_size=args.batch_size, n=args.n, progress=True)
+            if not args.no_latency: r['latency_ms'] = measure_latency(pipe, sampler=s, steps=k, cfg=w, batch=1)['total_ms']
+            rows.append(r); write_json(out, rows)                                     # each finished row is kept
+    print(format_table([{k: v for k, v in r.items() if k != 'model' or len(runs) > 1} for r in rows], '.3f'))
     print(f"wrote {len(rows)} row(s) to {out}")
     return 0
 
@@ -477,9 +492,12 @@ def bench_cli_main(args, settings) -> int:
     from presto.cli import output_path, write_json
     from presto.edm import format_table
     out = output_path(args.json) if args.json else None
-    pipe, grid = _grid(args, settings)
-    rows = [measure_latency(pipe, sampler=s, steps=k, cfg=w, batch=b, repeats=args.repeats) for s, k, w in grid for b in args.batch]
-    print(f"# presto bench: {torch.get_num_threads()} threads on {pipe.device}, {pipe.dtype}; medians of {args.repeats} runs after 1 warm-up")
+    runs = _grid(args, settings)
+    rows = speedups([measure_latency(pipe, sampler=s, steps=k, cfg=w, batch=b, repeats=args.repeats)
+                     for b in args.batch for pipe, grid in runs for s, k, w in grid])
+    pipe = runs[0][0]
+    print(f"# presto bench: {torch.get_num_threads()} threads on {pipe.device}, {pipe.dtype}; medians of {args.repeats} runs after 1 warm-up; "
+          f"speedup = total time of the first row of the same batch size / this row's")
     print(format_table(rows, '.2f'))
     if out: print(f"wrote {len(rows)} rows to {write_json(out, rows)}")
     return 0

@@ -15,10 +15,11 @@ from .checkpoint import CheckpointError, checkpoint_paths
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['MAX_STEPS', 'MIN_SECONDS', 'MAX_LENGTH_FACTOR', 'MODEL_LOADERS', 'SHORT_NAMES', 'GenerateError', 'check_steps',
-           'check_cfg', 'check_seed', 'duration_frames', 'checkpoint_kind', 'available_models', 'resolve_model',
-           'load_model', 'Generation', 'initial_noise', 'Pipeline', 'slug', 'output_paths', 'save_spectrogram',
-           'save_generation', 'nfe_latency', 'add_cli_args', 'read_prompts', 'cli_main']
+__all__ = ['MAX_STEPS', 'MIN_SECONDS', 'MAX_LENGTH_FACTOR', 'MODEL_LOADERS', 'SHORT_NAMES', 'DEFAULT_SAMPLING', 'GenerateError',
+           'check_steps', 'check_cfg', 'check_seed', 'duration_frames', 'checkpoint_kind', 'available_models',
+           'resolve_model', 'load_model', 'sampling_settings', 'Generation', 'initial_noise', 'Pipeline', 'slug',
+           'output_paths', 'save_spectrogram', 'save_generation', 'nfe_latency', 'add_cli_args', 'read_prompts',
+           'cli_main']
 
 # %% ../nbs/07_generate.ipynb #82c72180
 class GenerateError(ValueError):
@@ -57,12 +58,11 @@ def duration_frames(duration, train_frames: int = 128, rate: float = 31.25) -> i
     return math.ceil(duration * rate - 1e-9)          # at least `duration`; the audio is cut to it
 
 # %% ../nbs/07_generate.ipynb #3532d19f
-def _load_base(stem, device, dtype):
-    from presto.train import load_base_model
-    return load_base_model(stem, device=device, dtype=dtype)
-
-MODEL_LOADERS = {'base': _load_base}   # checkpoint kind -> loader(stem, device, dtype) returning a denoiser `(x, sigma, cond) -> x0`
-SHORT_NAMES = {'base': 'base_{preset}'}  # name on the command line -> checkpoint file name in checkpoint_dir
+MODEL_LOADERS = {'base': 'presto.train:load_base_model',   # checkpoint kind -> loader 'module:function' (or a callable)
+                 'presto-s': 'presto.dmd:load_generator'}   #   `(stem, device=, dtype=)` returning a denoiser `(x, sigma, cond) -> x0`
+SHORT_NAMES = {'base': 'base_{preset}', 'presto-s': 'presto_s_{preset}',      # name on the command line -> checkpoint file
+               'dmd': 'dmd_{preset}', 'dmd2': 'dmd2_{preset}'}                #   name in checkpoint_dir
+DEFAULT_SAMPLING = {'sampler': 'dpmpp_2m', 'steps': 8, 'cfg': 3.0}           # for models without `default_sampling`: the base's
 
 def checkpoint_kind(stem) -> str:
     "The `kind` recorded in a checkpoint's JSON, read without loading its weights."
@@ -96,7 +96,17 @@ def load_model(stem, device='cpu', dtype=torch.float32):
     kind = checkpoint_kind(stem)
     if kind not in MODEL_LOADERS:
         raise CheckpointError(f"{stem} is a {kind!r} checkpoint, not a model that generates; model kinds: {', '.join(MODEL_LOADERS)}")
-    return MODEL_LOADERS[kind](stem, device, dtype)
+    loader = MODEL_LOADERS[kind]
+    if isinstance(loader, str):
+        import importlib
+        mod, fn = loader.split(':'); loader = getattr(importlib.import_module(mod), fn)
+    return loader(stem, device=device, dtype=dtype)
+
+def sampling_settings(model, sampler=None, steps=None, cfg=None) -> dict:
+    "`sampler`, `steps`, `cfg` with each one left as None taken from `model.default_sampling` (or `DEFAULT_SAMPLING`)."
+    d = {**DEFAULT_SAMPLING, **getattr(model, 'default_sampling', {})}
+    given = {'sampler': sampler, 'steps': steps, 'cfg': cfg}
+    return {k: d[k] if v is None else v for k, v in given.items()}
 
 # %% ../nbs/07_generate.ipynb #c3ed4ac1
 @dataclass
@@ -146,10 +156,11 @@ class Pipeline:
 # %% ../nbs/07_generate.ipynb #299f8425
 @patch
 @torch.no_grad()
-def sample(self: Pipeline, cond: dict, *, sampler: str = 'dpmpp_2m', steps: int = 8, cfg: float = 3.0, seed: int = 0,
+def sample(self: Pipeline, cond: dict, *, sampler: str | None = None, steps: int | None = None, cfg: float | None = None, seed: int = 0,
                      frames: int | None = None, sigmas: Tensor | None = None, callback=None, progress: bool = False) -> Tensor:
-    "Latents `(B, C, frames)` for text condition `cond` (`states` `(B, L, D)`, `mask`, `pooled`)."
+    "Latents `(B, C, frames)` for text condition `cond` (`states` `(B, L, D)`, `mask`, `pooled`); unset sampling from the model's defaults."
     B, L, D = check_cond(cond)
+    sampler, steps, cfg = sampling_settings(self.model, sampler, steps, cfg).values()
     sample_fn, w, seed = get_sampler(sampler), check_cfg(cfg), check_seed(seed)
     frames = self.train_frames if frames is None else frames
     sigmas = (sampler_sigmas(sampler, check_steps(steps), self.levels, device=self.device) if sigmas is None
@@ -162,10 +173,11 @@ def sample(self: Pipeline, cond: dict, *, sampler: str = 'dpmpp_2m', steps: int 
 
 @patch
 @torch.no_grad()
-def __call__(self: Pipeline, prompts, *, sampler: str = 'dpmpp_2m', steps: int = 8, cfg: float = 3.0, seed: int = 0,
+def __call__(self: Pipeline, prompts, *, sampler: str | None = None, steps: int | None = None, cfg: float | None = None, seed: int = 0,
                    duration: float | None = None, progress: bool = False) -> Generation:
     "Generate one clip per prompt (`str` or list of `str`): text encoding, sampling and decoding, each timed."
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    sampler, steps, cfg = sampling_settings(self.model, sampler, steps, cfg).values()
     frames = duration_frames(duration, self.train_frames, self.rate)
     check_steps(steps); get_sampler(sampler); check_cfg(cfg); check_seed(seed)
     t = [time.perf_counter()]
@@ -247,12 +259,12 @@ def add_cli_args(p):
     p.add_argument('prompts', nargs='*', metavar='PROMPT', help='text prompt(s); one clip each')
     p.add_argument('--prompts-file', help='a text file with one prompt per line (added after PROMPTs)')
     p.add_argument('--out', help='output audio file (.wav/.flac) or folder (default: <output_dir>/generate/)')
-    p.add_argument('--model', default='base', help="model: a short name (base) or a checkpoint path (default: base)")
+    p.add_argument('--model', default='base', help=f"model: a short name ({', '.join(SHORT_NAMES)}) or a checkpoint path (default: base)")
     p.add_argument('--autoencoder', help='autoencoder checkpoint (default: <checkpoint_dir>/autoencoder)')
     p.add_argument('--text-model', help='local folder of the text encoder (default: the packaged all-MiniLM-L6-v2)')
-    p.add_argument('--sampler', default='dpmpp_2m', help=f"one of {', '.join(SAMPLERS)} (default: dpmpp_2m, the base's operating point)")
-    p.add_argument('--steps', type=positive_int, default=8, help='sampler steps (default: 8)')
-    p.add_argument('--cfg', type=float, default=3.0, help='classifier-free guidance scale w >= 0; 1 = none (default: 3)')
+    p.add_argument('--sampler', help=f"one of {', '.join(SAMPLERS)} (default: the model's; base: dpmpp_2m, generators: multistep)")
+    p.add_argument('--steps', type=positive_int, help="sampler steps (default: the model's; base: 8, Presto-S: 4)")
+    p.add_argument('--cfg', type=float, help="classifier-free guidance scale w >= 0; 1 = none (default: the model's; base: 3, generators: 1)")
     p.add_argument('--duration', type=float, help='seconds per clip (default: the training length, 4.096 s)')
     p.add_argument('--no-png', action='store_true', help='do not write spectrogram PNGs')
     p.add_argument('--progress', action='store_true', help='show a progress bar over sampler steps')
@@ -272,7 +284,9 @@ def cli_main(args, settings) -> int:
     from presto.settings import resolve_device, torch_dtype
     from presto.text import check_prompts
     prompts = check_prompts(read_prompts(args))
-    get_sampler(args.sampler); check_cfg(args.cfg); check_seed(settings.seed)
+    if args.sampler is not None: get_sampler(args.sampler)
+    if args.cfg is not None: check_cfg(args.cfg)
+    check_seed(settings.seed)
     duration_frames(args.duration)                                                   # bad values fail before loading anything
     paths = output_paths(args.out, prompts, settings.path('output_dir') / 'generate')
     pipe = Pipeline.load(args.model, args.autoencoder, checkpoint_dir=settings.path('checkpoint_dir'), preset=settings.preset,
@@ -280,7 +294,8 @@ def cli_main(args, settings) -> int:
     g = pipe(prompts, sampler=args.sampler, steps=args.steps, cfg=args.cfg, seed=settings.seed, duration=args.duration, progress=args.progress)
     for path in save_generation(g, paths, png=not args.no_png): print(path)
     s = g.seconds
-    print(f"# {len(prompts)} clip(s) of {g.settings['duration']:.2f} s with {pipe.name}: {args.sampler}, {args.steps} steps "
-          f"({g.settings['nfe']} NFE), cfg {args.cfg:g}, seed {settings.seed}; text {s['text']:.2f} s, sampling {s['sample']:.2f} s, "
+    st = g.settings
+    print(f"# {len(prompts)} clip(s) of {st['duration']:.2f} s with {pipe.name}: {st['sampler']}, {st['steps']} steps "
+          f"({st['nfe']} NFE), cfg {st['cfg']:g}, seed {settings.seed}; text {s['text']:.2f} s, sampling {s['sample']:.2f} s, "
           f"decoding {s['decode']:.2f} s, total {s['total']:.2f} s")
     return 0

@@ -182,14 +182,14 @@ def save_base_model(model: EDMDenoiser, stem, tc: TrainConfig, info: dict | None
     return save_checkpoint(stem, model.state_dict(), {'dit': asdict(model.net.cfg), 'sigma_data': model.sigma_data,
                                                       'train': asdict(tc), 'info': info or {}}, kind='base', dtype=dtype)
 
-def load_base_model(stem, device='cpu', dtype=torch.float32) -> EDMDenoiser:
-    "The base model saved by `save_base_model`, in eval mode, with `.info` attached."
+def load_base_model(stem, device='cpu', dtype=torch.float32, *, kind: str = 'base') -> EDMDenoiser:
+    "The EDM-wrapped DiT saved by `save_base_model` (or another `kind` with `dit` and `sigma_data` in its JSON), in eval mode, with `.info` and `.config` attached."
     from presto.dit import DiTConfig
-    tensors, cfg = load_checkpoint(stem, kind='base')
+    tensors, cfg = load_checkpoint(stem, kind=kind)
     try: model = EDMDenoiser(DiT(DiTConfig(**cfg['dit'])), cfg['sigma_data'])
-    except (KeyError, TypeError) as e: raise CheckpointError(f"{stem}: bad base-model config in its JSON ({e})") from None
+    except (KeyError, TypeError) as e: raise CheckpointError(f"{stem}: bad {kind} config in its JSON ({e})") from None
     model = load_weights(model, tensors, source=str(stem)).to(device=device, dtype=dtype).eval()
-    model.info = cfg.get('info', {})
+    model.info, model.config = cfg.get('info', {}), cfg
     return model
 
 # %% ../nbs/06_train.ipynb #0f72a0d2

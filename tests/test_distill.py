@@ -1,0 +1,88 @@
+"""`presto distill` end to end on a tiny base model and a tiny tone dataset: the preset/flag merge, resume from the run
+folder, the generator checkpoint, and the distilled model through `presto generate`, `presto eval` and `presto bench`."""
+import json
+from pathlib import Path
+import pytest, torch
+from presto.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+AE = str(ROOT / 'data/checkpoints/autoencoder')
+
+def distill(tiny, tone_ds, out, *extra):
+    return main(['distill', '--base', str(tiny), '--dataset', str(tone_ds), '--autoencoder', AE, '--out', str(out),
+                 '--run-dir', str(out.parent / 'run'), '--steps', '4', '--batch-size', '2', '--gen-every', '2', '--log-every', '1',
+                 '--ckpt-every', '2', '--fp32', *extra])
+
+@pytest.fixture(scope='module')
+def generator(tiny, tone_ds, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp('distill') / 'presto_s_tiny'
+    assert distill(tiny, tone_ds, out, '--stop-at', '2') == 0 and not out.with_suffix('.json').exists()   # stopped: no model yet
+    assert distill(tiny, tone_ds, out) == 0                                                                 # resumes at update 2
+    return out
+
+def test_distill_resumes_and_saves_a_generator(generator):
+    rows = [json.loads(l) for l in (generator.parent / 'run' / 'metrics.jsonl').read_text().splitlines()]
+    assert [r['step'] for r in rows] == [1, 2, 3, 4]                                    # each update once, across the two runs
+    assert {'dmd_grad_norm', 'score_gap', 'g_loss', 'd_loss', 'fake_loss'} <= set(rows[1])
+    meta = json.loads(generator.with_suffix('.json').read_text())
+    assert meta['kind'] == 'presto-s' and meta['config']['method'] == 'presto-s'
+    assert meta['config']['sampling'] == {'sampler': 'multistep', 'steps': 4, 'cfg': 1.0}
+    assert meta['config']['presto_s']['steps'] == 4 and meta['config']['presto_s']['gan'] is True
+    assert (generator.parent / 'run' / 'generator.json').is_file()                     # the mid-run snapshot
+
+def test_distilled_weights_moved(generator, tiny):
+    from presto.dmd import load_generator
+    from presto.train import load_base_model
+    g, b = load_generator(generator), load_base_model(tiny)
+    assert max((p - q).abs().max().item() for p, q in zip(g.parameters(), b.parameters())) > 0
+
+def test_generate_with_the_generator(generator, tmp_path, capsys):
+    assert main(['generate', 'a slow tune on the flute', '--model', str(generator), '--out', str(tmp_path / 'a.wav'), '--no-png']) == 0
+    s = json.loads((tmp_path / 'a.json').read_text())
+    assert (s['sampler'], s['steps'], s['cfg'], s['nfe']) == ('multistep', 4, 1.0, 4)   # the generator's own defaults
+    assert main(['generate', 'a slow tune on the flute', '--model', str(generator), '--steps', '1', '--out', str(tmp_path / 'b.wav')]) == 0
+    assert json.loads((tmp_path / 'b.json').read_text())['steps'] == 1
+    assert 'multistep, 1 steps (1 NFE), cfg 1' in capsys.readouterr().out
+
+def test_short_name(generator, tiny, tmp_path):
+    "`--model presto-s` means <checkpoint_dir>/presto_s_<preset>."
+    import shutil
+    from presto.pipeline import resolve_model
+    for p in (generator, tiny):
+        for ext in ('.json', '.safetensors'): shutil.copy(p.with_suffix(ext), tmp_path / (p.name + ext))
+    assert resolve_model('presto-s', tmp_path, 'tiny') == tmp_path / 'presto_s_tiny'
+    assert main(['generate', 'a reel', '--model', 'presto-s', '--preset', 'tiny', '--checkpoint-dir', str(tmp_path),
+                 '--autoencoder', AE, '--out', str(tmp_path / 'c.wav'), '--no-png']) == 0
+
+def test_eval_and_bench_base_vs_generator(generator, tiny, tone_ds, tmp_path):
+    out = tmp_path / 'rows.json'
+    assert main(['eval', '--model', f'{tiny},{generator}', '--embedder', 'python:presto.metrics.mel_stats_embedder',
+                 '--dataset', str(tone_ds), '--batch-size', '8', '--no-latency', '--out', str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [(r['model'], r['sampler'], r['steps'], r['cfg']) for r in rows] == [('base_tiny', 'dpmpp_2m', 8, 3.0), ('presto_s_tiny', 'multistep', 4, 1.0)]
+    bench = tmp_path / 'bench.json'
+    assert main(['bench', '--model', f'{tiny},{generator}', '--batch', '1', '--repeats', '1', '--json', str(bench)]) == 0
+    b = json.loads(bench.read_text())
+    assert [r['model'] for r in b] == ['base_tiny', 'presto_s_tiny'] and b[0]['speedup'] == 1.0
+    assert b[1]['speedup'] == pytest.approx(b[0]['total_ms'] / b[1]['total_ms'])
+
+@pytest.mark.parametrize('args, message', [
+    (['--method', 'sid'], "invalid choice: 'sid'"),
+    (['--gen-sigma', 'uniform'], "invalid choice: 'uniform'"),
+    (['--gen-sigmas', '80,x'], "'80,x': not comma-separated numbers"),
+    (['--mix', '2'], 'mix must be in [0, 1], got 2.0'),
+    (['--base', 'nope'], "no model checkpoint 'nope'"),
+])
+def test_distill_errors(args, message, capsys):
+    assert main(['distill', *args]) == 2
+    assert message in capsys.readouterr().err
+
+def test_method_presets_and_flags():
+    import argparse
+    from presto.dmd import add_cli_args, distill_config, PRESETS
+    p = argparse.ArgumentParser(); add_cli_args(p); p.add_argument('--x', default=None)
+    c = distill_config(p.parse_args(['--method', 'dmd2', '--gen-sigma', 'mix']), seed=3)
+    assert c.gen_sigmas == (80.,) and c.gan_loss == 'ns' and c.gen_sigma == 'mix' and c.seed == 3   # the preset, one field replaced
+    assert distill_config(p.parse_args(['--method', 'dmd'])).gan is False
+    assert distill_config(p.parse_args(['--method', 'dmd', '--gan'])).gan is True
+    assert distill_config(p.parse_args([])) == PRESETS['presto-s'].__class__(**{**PRESETS['presto-s'].__dict__, 'seed': 0})
