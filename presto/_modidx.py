@@ -399,6 +399,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'presto.train.draw_batch': ('train.html#draw_batch', 'presto/train.py'),
                               'presto.train.ema_update': ('train.html#ema_update', 'presto/train.py'),
                               'presto.train.encode_dataset': ('train.html#encode_dataset', 'presto/train.py'),
+                              'presto.train.latent_sigma_data': ('train.html#latent_sigma_data', 'presto/train.py'),
                               'presto.train.load_base_model': ('train.html#load_base_model', 'presto/train.py'),
                               'presto.train.load_run': ('train.html#load_run', 'presto/train.py'),
                               'presto.train.lr_at': ('train.html#lr_at', 'presto/train.py'),

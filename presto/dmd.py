@@ -289,7 +289,7 @@ def cli_main(args, settings) -> int:
     from presto.settings import resolve_device
     from presto.data import LatentDataset
     from presto.pipeline import resolve_model
-    from presto.train import encode_dataset, load_base_model
+    from presto.train import encode_dataset, load_base_model, latent_sigma_data
     device, preset = resolve_device(settings), settings.preset
     cfg = distill_config(args, settings.seed)
     base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
@@ -298,10 +298,10 @@ def cli_main(args, settings) -> int:
     ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
     out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{args.method.replace('-', '_')}_{preset}"
     run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
-    tr = LatentDataset(encode_dataset(dataset, ae_stem), 'train')
-    sd = json.loads(Path(str(ae_stem) + '.json').read_text())['config']['stats']['sigma_data']
+    sd = latent_sigma_data(ae_stem)                                                    # checked before the (slow) encoding
     if abs(sd - base.sigma_data) > 1e-3 * sd:
         raise CheckpointError(f"{base_stem} was trained on latents with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s have {sd:.4f}")
+    tr = LatentDataset(encode_dataset(dataset, ae_stem), 'train')
     print(f"# presto distill --method {args.method}: {base_stem} on {len(tr)} clips, {cfg}, on {device}; run in {run_dir}")
     on_log = None
     if settings.log_mode != 'disabled':                                                # wandb: offline unless asked otherwise

@@ -17,7 +17,7 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, save_tra
 # %% auto #0
 __all__ = ['TrainConfig', 'lr_at', 'draw_batch', 'train_step', 'ema_update', 'make_model', 'save_run', 'load_run', 'train',
            'val_loss_by_sigma', 'preview_samples', 'save_base_model', 'load_base_model', 'encode_dataset',
-           'add_cli_args', 'cli_main', 'train_throughput']
+           'latent_sigma_data', 'add_cli_args', 'cli_main', 'train_throughput']
 
 # %% ../nbs/06_train.ipynb #903537d0
 @dataclass
@@ -204,6 +204,13 @@ def encode_dataset(dataset, autoencoder, device='cpu') -> Path:
         return build_cache(dataset, lambda w: ae.encode(w)[0], te.encode, f'ae-{sha}', fingerprint=f'ae:{sha}+{te.fingerprint}',
                            batch_size=32, device=device, progress=True)
 
+def latent_sigma_data(autoencoder) -> float:
+    "The std of the latents of the autoencoder checkpoint `autoencoder`, read from its JSON (no weights loaded)."
+    path = Path(str(autoencoder) + '.json')
+    if not path.is_file(): raise CheckpointError(f"checkpoint file not found: {path} (a checkpoint is NAME.safetensors + NAME.json)")
+    try: return json.loads(path.read_text())['config']['stats']['sigma_data']
+    except (json.JSONDecodeError, KeyError, TypeError) as e: raise CheckpointError(f"{path}: no latent statistics ({e})") from None
+
 def add_cli_args(p):
     "Options of `presto train`."
     p.add_argument('--dataset', help='dataset folder (default: <data_dir>/datasets/music21)')
@@ -246,7 +253,7 @@ def cli_main(args, settings) -> int:
     cache = encode_dataset(dataset, ae_stem) if rank == 0 else None
     if world > 1:
         box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
-    sigma_data = json.loads(Path(str(ae_stem) + '.json').read_text())['config']['stats']['sigma_data']
+    sigma_data = latent_sigma_data(ae_stem)
     tr, va = LatentDataset(cache, 'train'), LatentDataset(cache, 'valid')
     if rank == 0: print(f"# presto train: {len(tr)} train / {len(va)} valid clips, latents {tuple(tr.latents.shape[1:])}, "
                         f"sigma_data {sigma_data:.3f}, {tc}, {world} process(es) on {device}; run in {run_dir}")
