@@ -89,6 +89,11 @@ class PrestoSConfig:
         if self.steps < 1 or self.batch_size < 1 or self.gen_every < 1: raise ValueError("steps, batch_size and gen_every must be >= 1")
         if not 0 <= self.mix <= 1: raise ValueError(f"mix must be in [0, 1], got {self.mix}")
         if any(s <= 0 for s in self.gen_sigmas): raise ValueError(f"gen_sigmas must be positive, got {self.gen_sigmas}")
+        for k in ('lr_gen', 'lr_fake', 'grad_clip'):
+            if not getattr(self, k) > 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
+        for k in ('cfg', 'nu1', 'nu2'):
+            if not getattr(self, k) >= 0: raise ValueError(f"{k} must be >= 0, got {getattr(self, k)}")
+        if not 0 <= self.ema_decay < 1: raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
 PRESETS = {'presto-s': PrestoSConfig(),
            'dmd': PrestoSConfig(gan=False),                                                 # DMD without the GAN term
@@ -273,7 +278,7 @@ def add_cli_args(p):
     p.add_argument('--gan-loss', choices=GAN_LOSSES, help="GAN loss (default: the preset's)")
     p.add_argument('--tap', type=int, help='fake-score block the discriminator reads (default: -1, the middle)')
     p.add_argument('--fp32', action='store_true', help='no bf16 autocast')
-    p.add_argument('--stop-at', type=int, help='end this run at this update (run again to continue)')
+    p.add_argument('--stop-at', type=positive_int, help='end this run at this update (run again to continue)')
     p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
 
 def distill_config(args, seed: int = 0) -> PrestoSConfig:

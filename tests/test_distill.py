@@ -72,6 +72,10 @@ def test_eval_and_bench_base_vs_generator(generator, tiny, tone_ds, tmp_path):
     (['--gen-sigmas', '80,x'], "'80,x': not comma-separated numbers"),
     (['--mix', '2'], 'mix must be in [0, 1], got 2.0'),
     (['--base', 'nope'], "no model checkpoint 'nope'"),
+    (['--lr-gen', '0'], 'lr_gen must be > 0, got 0.0'),
+    (['--cfg', '-1'], 'cfg must be >= 0, got -1.0'),
+    (['--ema-decay', '1'], 'ema_decay must be in [0, 1), got 1.0'),
+    (['--stop-at', '0'], "'0': not a positive integer"),
 ])
 def test_distill_errors(args, message, capsys):
     assert main(['distill', *args]) == 2
