@@ -29,7 +29,7 @@ $(STAMP):
 install: $(STAMP)  ## create .venv and install presto with its dev tools
 
 demo: $(STAMP)  ## the main job on the embedded default
-	$(BIN)/presto generate "a fast Irish reel on the flute" "a chorale by J.S. Bach on the church organ" --out outputs/demo/
+	$(BIN)/presto compare "a fast Irish reel on the flute" --models base,presto-ls --out outputs/demo/
 
 test: $(STAMP)  ## every test: notebooks in sync and clean, notebooks run, pytest (incl. browser)
 	$(MAKE) --no-print-directory check-sync

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['COMMANDS', 'Command', 'command', 'add_settings_args', 'settings_overrides', 'build_parser', 'main',
            'settings_command', 'positive_ints', 'positive_int', 'names_in', 'write_json', 'output_path',
-           'add_config_args', 'add_demo_args', 'demo_command', 'module_command']
+           'add_config_args', 'preset_with_flags', 'add_demo_args', 'demo_command', 'module_command']
 
 # %% ../nbs/99_cli.ipynb #0a50d89c
 import argparse, importlib, inspect, json, logging, math, os, sys, tempfile
@@ -142,6 +142,16 @@ def add_config_args(p:argparse.ArgumentParser, # the command's parser
         v = getattr(cfg, name)
         p.add_argument(f"--{name.replace('_', '-')}", type=type(v), default=v, help=f"(default {v})")
 
+def preset_with_flags(preset, # a config dataclass instance: the chosen preset
+                      args:argparse.Namespace, # parsed flags: every config field given (not None) replaces the preset's
+                      **fixed, # fields set by the caller, e.g. seed=3
+                     ):
+    "`preset` with the fields given on the command line replaced (`--fp32` turns `bf16` off), then `fixed`"
+    from dataclasses import replace
+    given = {f.name: getattr(args, f.name) for f in fields(preset) if getattr(args, f.name, None) is not None}
+    if getattr(args, 'fp32', False): given['bf16'] = False
+    return replace(preset, **{**given, **fixed})
+
 # %% ../nbs/99_cli.ipynb #81fc5d72
 def add_demo_args(p:argparse.ArgumentParser):
     "Options of `presto demo`"
@@ -186,6 +196,8 @@ module_command("train-embedder", "metrics", "train the audio-text embedder the m
 module_command("eval", "metrics", "generate for the test captions and score: FAD, MMD, CLAP score, density, coverage, attributes", prefix="eval_")
 module_command("bench", "metrics", "latency of pipeline configurations per stage, at batch 1 and 8: a table", prefix="bench_")
 module_command("distill", "dmd", "distil the base model into a few-step generator (Presto-S, DMD, DMD2-style)")
+module_command("layerdrop", "layerdrop", "fine-tune the base model to skip blocks at high noise (Presto-L, ASE)")
+module_command("compare", "sampler", "the same prompts through several models (default: base and Presto-LS): WAVs, latency, speed-up", prefix="compare_")
 
 # %% ../nbs/99_cli.ipynb #3bfb701f
 if __name__ == "__main__" and not in_ipython(): sys.exit(main())

@@ -167,23 +167,32 @@ def _block_indices(self: DiT, blocks) -> list[int]:
 DiT._check_latents, DiT._block_indices = _check_latents, _block_indices
 
 # %% ../nbs/05_dit.ipynb #88cd556d
-def _dit_forward(self: DiT, x: Tensor, c_noise: Tensor, cond: dict | None, *, blocks=None, return_hidden=None, extra: Tensor | None = None):
-    "`x` `(B, C, T)`, `c_noise` `(B,)`, text `cond` -> `(B, C, T)`, or `(out, {i: (B, N, D)})` when `return_hidden` lists blocks."
-    self._check_latents(x); idx = self._block_indices(blocks)
-    want = set() if return_hidden is None else set(return_hidden)
-    if not want <= set(idx): raise DiTError(f"return_hidden={sorted(want)} asks for blocks that are not run ({idx})")
+def _embed(self: DiT, x: Tensor, c_noise: Tensor, cond: dict | None, extra: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    "Everything before the blocks: tokens `h` `(B, N, D)`, conditioning `c` `(B, D)`, text `ctx` `(B, L, Dt)` and its `mask` `(B, L)`."
+    self._check_latents(x)
     if cond is None: cond = null_cond(x.shape[0], 1, self.cfg.text_dim, device=x.device, dtype=self.x_embed.weight.dtype)
     p, N, D = self.cfg.patch, x.shape[2] // self.cfg.patch, self.cfg.width
     h = self.x_embed(patchify(x, p)) + pos_encoding(N, D, x.device)                      # (B, N, D)
     c = self.sigma_mlp(sinusoidal(c_noise, self.cfg.fourier_dim, 1., 1000.))             # (B, D)
     c = c + self.pooled_embed(cond['pooled'])                                             # (B, D)
     if extra is not None: c = c + self._extra(extra)                                      # (B, D)
-    ctx, mask = self.text_norm(cond['states']), cond['mask'].bool()                       # (B, L, Dt), (B, L)
+    return h, c, self.text_norm(cond['states']), cond['mask'].bool()
+
+def _head(self: DiT, h: Tensor, c: Tensor) -> Tensor:
+    "Everything after the blocks: the final layer and unpatchify, `(B, N, D)` -> `(B, C, T)`."
+    return unpatchify(self.final(h, c), self.cfg.patch)
+
+def _dit_forward(self: DiT, x: Tensor, c_noise: Tensor, cond: dict | None, *, blocks=None, return_hidden=None, extra: Tensor | None = None):
+    "`x` `(B, C, T)`, `c_noise` `(B,)`, text `cond` -> `(B, C, T)`, or `(out, {i: (B, N, D)})` when `return_hidden` lists blocks."
+    idx = self._block_indices(blocks)
+    want = set() if return_hidden is None else set(return_hidden)
+    if not want <= set(idx): raise DiTError(f"return_hidden={sorted(want)} asks for blocks that are not run ({idx})")
+    h, c, ctx, mask = self.embed(x, c_noise, cond, extra)
     hidden = {}
     for i in idx:
         h = self.blocks[i](h, c, ctx, mask)                                               # (B, N, D)
         if i in want: hidden[i] = h                                                       # (B, N, D)
-    out = unpatchify(self.final(h, c), p)                                                 # (B, C, T)
+    out = self.head(h, c)                                                                 # (B, C, T)
     return out if return_hidden is None else (out, hidden)
 
 def _extra(self: DiT, extra: Tensor) -> Tensor:
@@ -191,7 +200,7 @@ def _extra(self: DiT, extra: Tensor) -> Tensor:
     if extra.shape[-1] != self.cfg.extra_cond_dim: raise DiTError(f"extra must be (B, {self.cfg.extra_cond_dim}), got {tuple(extra.shape)}")
     return self.extra_embed(extra)                                                        # (B, D)
 
-DiT.forward, DiT._extra = _dit_forward, _extra
+DiT.forward, DiT.embed, DiT.head, DiT._extra = _dit_forward, _embed, _head, _extra
 
 # %% ../nbs/05_dit.ipynb #5e995415
 def make_denoiser(cfg: DiTConfig | str, sigma_data: float, *, device=None, dtype=None) -> EDMDenoiser:

@@ -118,19 +118,20 @@ def features(model: EDMDenoiser, x: Tensor, sigma: Tensor, cond, tap: int) -> Te
 
 # %% ../nbs/09_presto_s.ipynb #1b2661a1
 class PrestoS(nn.Module):
-    "The players of Presto-S: frozen real score, trainable fake score and generator (all copies of `base`), discriminator head."
-    def __init__(self, base: EDMDenoiser, cfg: PrestoSConfig = PrestoSConfig(), real: nn.Module | None = None):
+    """The players of Presto-S: frozen real score, trainable fake score and generator (all copies of `base`), discriminator head.
+    `real` and `fake` replace the copies of `base` for those two (e.g. an exact toy denoiser; Presto-LS: the full-depth base)."""
+    def __init__(self, base: EDMDenoiser, cfg: PrestoSConfig = PrestoSConfig(), real: nn.Module | None = None, fake: nn.Module | None = None):
         super().__init__()
         self.cfg = cfg
-        self.real = (copy.deepcopy(base) if real is None else real).requires_grad_(False).eval()   # `real`: e.g. an exact toy denoiser
-        self.fake, self.gen = copy.deepcopy(base).train(), copy.deepcopy(base).train()
+        self.real = (copy.deepcopy(base) if real is None else real).requires_grad_(False).eval()
+        self.fake, self.gen = copy.deepcopy(base if fake is None else fake).train(), copy.deepcopy(base).train()
         self.gen_ema = copy.deepcopy(base).requires_grad_(False).eval()
         self.disc, self.tap = nn.Identity(), None
         if cfg.gan:                                                                 # the head reads a DiT block of the fake score
-            depth = base.net.cfg.depth
+            depth = self.fake.net.cfg.depth
             self.tap = depth // 2 if cfg.tap < 0 else cfg.tap
             if not 0 <= self.tap < depth: raise ValueError(f"tap={cfg.tap}: the discriminator reads a block in 0..{depth - 1} (or -1, the middle)")
-            self.disc = DiscriminatorHead(base.net.cfg.width)
+            self.disc = DiscriminatorHead(self.fake.net.cfg.width)
 
     def real_score(self, x: Tensor, sigma: Tensor, cond: dict) -> Tensor:
         "The frozen base with guidance `cfg.cfg` (both branches in one batch)."
@@ -201,15 +202,15 @@ def generator_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generat
 def _state_stem(out_dir) -> Path: return Path(out_dir) / 'train_state'
 
 def train_presto_s(base: EDMDenoiser, latents: Tensor, conds: dict | None, out_dir, cfg: PrestoSConfig = PrestoSConfig(), *,
-                   real: nn.Module | None = None, device='cpu', resume: bool = True, progress: bool = True,
+                   real: nn.Module | None = None, fake: nn.Module | None = None, device='cpu', resume: bool = True, progress: bool = True,
                    stop_at: int | None = None, on_log=None, on_checkpoint=None) -> PrestoS:
-    """Distil `base` on real `latents` `(M, ...)` with text `conds` (dict of `(M, ...)`, or None); returns the players.
+    """Distil `base` on real `latents` `(M, ...)` with text `conds` (dict of `(M, ...)`, or None); returns the players (`real`, `fake`: see `PrestoS`).
     Writes `out_dir/metrics.jsonl` and `out_dir/train_state.*`, resumes from the latter."""
     from tqdm.auto import tqdm
     from presto.checkpoint import save_training_state, load_training_state
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    m = PrestoS(base, cfg, real).to(device)
+    m = PrestoS(base, cfg, real, fake).to(device)
     opts = {'gen': torch.optim.AdamW(m.gen.parameters(), lr=cfg.lr_gen, betas=(0.9, 0.99), weight_decay=0.),
             'fake': torch.optim.AdamW([*m.fake.parameters(), *m.disc.parameters()], lr=cfg.lr_fake, betas=(0.9, 0.99), weight_decay=0.)}
     modules = {'gen': m.gen, 'fake': m.fake, 'disc': m.disc, 'gen_ema': m.gen_ema}
@@ -278,15 +279,16 @@ def add_cli_args(p):
     p.add_argument('--gan-loss', choices=GAN_LOSSES, help="GAN loss (default: the preset's)")
     p.add_argument('--tap', type=int, help='fake-score block the discriminator reads (default: -1, the middle)')
     p.add_argument('--fp32', action='store_true', help='no bf16 autocast')
+    p.add_argument('--layers', help='Presto-LS: start the generator from this layer-drop model (short name such as presto-l, or a path)')
+    p.add_argument('--budget', type=float, default=0.7, help="Presto-LS: the generator's fraction of block evaluations over its 4 steps (default: 0.7)")
+    p.add_argument('--scores', default='full', choices=('full', 'budget'), help="Presto-LS: real and fake scores at full depth or at the budget (default: full)")
     p.add_argument('--stop-at', type=positive_int, help='end this run at this update (run again to continue)')
     p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
 
 def distill_config(args, seed: int = 0) -> PrestoSConfig:
     "The preset of `args.method` with every config flag that was given replacing its field."
-    from dataclasses import replace, fields
-    given = {f.name: getattr(args, f.name) for f in fields(PrestoSConfig) if getattr(args, f.name, None) is not None}
-    if args.fp32: given['bf16'] = False
-    return replace(PRESETS[args.method], seed=seed, **given)
+    from presto.cli import preset_with_flags
+    return preset_with_flags(PRESETS[args.method], args, seed=seed)
 
 def cli_main(args, settings) -> int:
     "`presto distill`: distil the base model into a few-step generator and save it."
@@ -299,27 +301,44 @@ def cli_main(args, settings) -> int:
     cfg = distill_config(args, settings.seed)
     base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
     base = load_base_model(base_stem, device=device)
+    layers = None
+    if args.layers:                                                                    # Presto-LS (notebook 11_presto_ls)
+        from presto.pipeline import load_model
+        from presto.layerdrop import LayerDropDenoiser, fit_drop
+        from presto.edm import multistep_sigmas
+        layers_stem = resolve_model(args.layers, settings.path('checkpoint_dir'), preset)
+        layers = load_model(layers_stem, device=device)
+        if not isinstance(layers, LayerDropDenoiser): raise CheckpointError(f"--layers {args.layers}: {layers_stem} is not a layer-drop model")
+        fit_drop(multistep_sigmas(GENERATOR_SAMPLING['steps']), layers.net.cfg.depth, args.budget, **layers.ld.schedule())   # bad --budget fails now
     dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
     ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
-    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{args.method.replace('-', '_')}_{preset}"
+    name = 'presto_ls' if layers is not None else args.method.replace('-', '_')
+    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{name}_{preset}"
     run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
     sd = latent_sigma_data(ae_stem)                                                    # checked before the (slow) encoding
     if abs(sd - base.sigma_data) > 1e-3 * sd:
         raise CheckpointError(f"{base_stem} was trained on latents with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s have {sd:.4f}")
     tr = LatentDataset(encode_dataset(dataset, ae_stem), 'train')
-    print(f"# presto distill --method {args.method}: {base_stem} on {len(tr)} clips, {cfg}, on {device}; run in {run_dir}")
+    print(f"# presto distill --method {args.method}{f' --layers {layers_stem}' if layers is not None else ''}: {base_stem} on {len(tr)} clips, {cfg}, on {device}; run in {run_dir}")
     on_log = None
     if settings.log_mode != 'disabled':                                                # wandb: offline unless asked otherwise
         import wandb
         wandb.init(project='presto', name=out.name, mode=settings.log_mode, dir=str(settings.path('log_dir')), config=asdict(cfg))
         on_log = wandb.log
     t0 = time.time()
-    snapshot = lambda step, m: save_generator(m, run_dir / 'generator', cfg, method=args.method, info={'step': step})  # evaluable mid-run
-    m = train_presto_s(base, tr.latents, tr.text, run_dir, cfg, device=device, resume=not args.no_resume, stop_at=args.stop_at,
-                       on_log=on_log, on_checkpoint=snapshot)
+    if layers is None:
+        save = lambda m, stem, info: save_generator(m, stem, cfg, method=args.method, info=info)
+        snapshot = lambda step, m: save(m, run_dir / 'generator', {'step': step})                    # evaluable mid-run
+        m = train_presto_s(base, tr.latents, tr.text, run_dir, cfg, device=device, resume=not args.no_resume, stop_at=args.stop_at,
+                           on_log=on_log, on_checkpoint=snapshot)
+    else:
+        from presto.sampler import train_presto_ls, save_presto_ls
+        save = lambda m, stem, info: save_presto_ls(m, stem, cfg, budget=args.budget, scores=args.scores, info={'layers': layers_stem.name, **info})
+        snapshot = lambda step, m: save(m, run_dir / 'generator', {'step': step})
+        m = train_presto_ls(layers, base, tr.latents, tr.text, run_dir, cfg, budget=args.budget, scores=args.scores, device=device,
+                            resume=not args.no_resume, stop_at=args.stop_at, on_log=on_log, on_checkpoint=snapshot)
     if on_log: wandb.finish()
     if args.stop_at and args.stop_at < cfg.steps: print(f"stopped at update {args.stop_at}; run again to continue"); return 0
-    path = save_generator(m, out, cfg, method=args.method, info={'base': base_stem.name, 'train_clips': len(tr),
-                                                                  'last_run_seconds': round(time.time() - t0, 1)})
+    path = save(m, out, {'base': base_stem.name, 'train_clips': len(tr), 'last_run_seconds': round(time.time() - t0, 1)})
     print(f"saved {path}")
     return 0

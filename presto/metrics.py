@@ -317,19 +317,19 @@ def attribute_accuracy(predicted: dict[str, list[str]], requested: list[dict]) -
     return out
 
 # %% ../nbs/08_eval.ipynb #b15f1422
-def measure_latency(pipe, *, sampler: str | None = None, steps: int | None = None, cfg: float | None = None, batch: int = 1,
-                    duration: float | None = None, repeats: int = 5, warmup: int = 1, prompt: str = 'a fast Irish reel on the flute') -> dict:
+def measure_latency(pipe, *, sampler: str | None = None, steps: int | None = None, cfg: float | None = None, budget: float | None = None,
+                    batch: int = 1, duration: float | None = None, repeats: int = 5, warmup: int = 1, prompt: str = 'a fast Irish reel on the flute') -> dict:
     "Median seconds per stage (text, sample, decode, total) of `pipe` generating `batch` clips; plus NFE and real-time factor."
-    sampler, steps, cfg = sampling_settings(pipe.model, sampler, steps, cfg).values()          # unset: the model's defaults
+    sampler, steps, cfg, budget = sampling_settings(pipe.model, sampler, steps, cfg, budget).values()    # unset: the model's defaults
     runs = []
     for i in range(warmup + repeats):
         pipe.text.clear_cache()
-        g = pipe([prompt] * batch, sampler=sampler, steps=steps, cfg=cfg, seed=i, duration=duration)
+        g = pipe([prompt] * batch, sampler=sampler, steps=steps, cfg=cfg, budget=budget, seed=i, duration=duration)
         if i >= warmup: runs.append(g.seconds)
     med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
     audio_s = batch * g.settings['duration']
-    return {'model': pipe.name, 'sampler': sampler, 'steps': steps, 'nfe': g.settings['nfe'], 'cfg': cfg, 'batch': batch,
-            'text_ms': 1e3 * med['text'], 'dit_ms': 1e3 * med['sample'], 'decode_ms': 1e3 * med['decode'], 'total_ms': 1e3 * med['total'],
+    return {'model': pipe.name, 'sampler': sampler, 'steps': steps, 'nfe': g.settings['nfe'], 'cfg': cfg, 'budget': budget,
+            'blocks': g.settings['block_fraction'], 'batch': batch, 'text_ms': 1e3 * med['text'], 'dit_ms': 1e3 * med['sample'], 'decode_ms': 1e3 * med['decode'], 'total_ms': 1e3 * med['total'],
             'ms_per_nfe': 1e3 * med['sample'] / g.settings['nfe'], 'rtf': audio_s / med['total']}
 
 # %% ../nbs/08_eval.ipynb #7c915365
@@ -358,18 +358,20 @@ def score(embedder, ref: Reference, wav: Tensor, prompts: list[str] | None = Non
     return out
 
 def evaluate(pipe, embedder, ref: Reference, *, sampler: str | None = None, steps: int | None = None, cfg: float | None = None,
-             seed: int = 0, batch_size: int = 16, n: int | None = None, progress: bool = False) -> dict:
+             budget: float | None = None, seed: int = 0, batch_size: int = 16, n: int | None = None, progress: bool = False) -> dict:
     "Generate a clip per reference prompt (the first `n`) with `pipe` and score them: one row of metrics."
     from tqdm.auto import tqdm
-    sampler, steps, cfg = sampling_settings(pipe.model, sampler, steps, cfg).values()
+    sampler, steps, cfg, budget = sampling_settings(pipe.model, sampler, steps, cfg, budget).values()
     prompts = ref.prompts[:n]
-    t0, wavs = time.perf_counter(), []
+    t0, wavs, blocks = time.perf_counter(), [], []
     for i in tqdm(range(0, len(prompts), batch_size), disable=not progress, desc=f'{sampler} {steps}'):
-        wavs.append(pipe(prompts[i:i + batch_size], sampler=sampler, steps=steps, cfg=cfg, seed=seed + i).audio)
+        g = pipe(prompts[i:i + batch_size], sampler=sampler, steps=steps, cfg=cfg, budget=budget, seed=seed + i)
+        wavs.append(g.audio); blocks.append(g.settings['block_fraction'])
     gen_s = time.perf_counter() - t0
     m = score(embedder, ref if n is None else Reference(ref.audio_emb, prompts, ref.asked[:n], ref.bandwidth), torch.cat(wavs), prompts)
     from presto.edm import nfe
-    return {'model': pipe.name, 'sampler': sampler, 'steps': steps, 'nfe': nfe(sampler, steps), 'cfg': cfg, 'n': len(prompts),
+    return {'model': pipe.name, 'sampler': sampler, 'steps': steps, 'nfe': nfe(sampler, steps), 'cfg': cfg, 'budget': budget,
+            'blocks': float(np.mean(blocks)), 'n': len(prompts),
             **m, 'gen_s_per_clip': gen_s / len(prompts)}
 
 # %% ../nbs/08_eval.ipynb #19e9ee2c
@@ -421,21 +423,26 @@ def _grid_args(p):
     p.add_argument('--sampler', help="sampler name(s), comma-separated (default: each model's own; base: dpmpp_2m)")
     p.add_argument('--steps', type=positive_ints, help="step count(s), comma-separated (default: each model's own; base: 8)")
     p.add_argument('--cfg', help="CFG scale(s), comma-separated (default: each model's own; base: 3)")
+    p.add_argument('--budget', help="layer budget(s) in (0, 1], comma-separated: fraction of block evaluations (default: each model's own; base: 1)")
 
 def _grid(args, settings) -> list[tuple]:
-    "`(pipeline, [(sampler, steps, cfg), ...])` per model named by the options of `eval` / `bench`; unset options: the model's defaults."
+    "`(pipeline, [(sampler, steps, cfg, budget), ...])` per model named by the options of `eval` / `bench`; unset options: the model's defaults."
     from presto.cli import names_in
     from presto.edm import SAMPLERS
-    from presto.pipeline import Pipeline, check_cfg
+    from presto.pipeline import Pipeline, check_cfg, check_budget
     from presto.settings import resolve_device, torch_dtype
     samplers = names_in(args.sampler, SAMPLERS, '--sampler') if args.sampler else [None]
     try: cfgs = [check_cfg(float(c)) for c in str(args.cfg).split(',')] if args.cfg else [None]
     except ValueError as e: raise ValueError(f"--cfg {args.cfg}: {e}") from None
+    try: budgets = [check_budget(float(b)) for b in str(args.budget).split(',')] if args.budget else [None]
+    except ValueError as e: raise ValueError(f"--budget {args.budget}: {e}") from None
     out = []
     for name in str(args.model).split(','):
         pipe = Pipeline.load(name.strip(), checkpoint_dir=settings.path('checkpoint_dir'), preset=settings.preset,
                              device=resolve_device(settings), dtype=torch_dtype(settings))
-        grid = [tuple(sampling_settings(pipe.model, s, k, w).values()) for s in samplers for k in (args.steps or [None]) for w in cfgs]
+        mine = budgets if hasattr(pipe.model, 'reset_count') else [None]         # budgets apply to layer-drop models; others run full depth
+        grid = [tuple(sampling_settings(pipe.model, s, k, w, b).values())
+                for s in samplers for k in (args.steps or [None]) for w in cfgs for b in mine]
         out.append((pipe, list(dict.fromkeys(grid))))
     return out
 
@@ -471,9 +478,10 @@ def eval_cli_main(args, settings) -> int:
           f"seed {settings.seed}, {torch.get_num_threads()} threads on {runs[0][0].device}")
     rows = []
     for pipe, grid in runs:
-        for s, k, w in grid:
-            r = evaluate(pipe, E, ref, sampler=s, steps=k, cfg=w, seed=settings.seed, batch_size=args.batch_size, n=args.n, progress=True)
-            if not args.no_latency: r['latency_ms'] = measure_latency(pipe, sampler=s, steps=k, cfg=w, batch=1)['total_ms']
+        for s, k, w, b in grid:
+            r = evaluate(pipe, E, ref, sampler=s, steps=k, cfg=w, budget=b, seed=settings.seed, batch_size=args.batch_size, n=args.n,
+                         progress=True)
+            if not args.no_latency: r['latency_ms'] = measure_latency(pipe, sampler=s, steps=k, cfg=w, budget=b, batch=1)['total_ms']
             rows.append(r); write_json(out, rows)                                     # each finished row is kept
     print(format_table([{k: v for k, v in r.items() if k != 'model' or len(runs) > 1} for r in rows], '.3f'))
     print(f"wrote {len(rows)} row(s) to {out}")
@@ -493,8 +501,8 @@ def bench_cli_main(args, settings) -> int:
     from presto.edm import format_table
     out = output_path(args.json) if args.json else None
     runs = _grid(args, settings)
-    rows = speedups([measure_latency(pipe, sampler=s, steps=k, cfg=w, batch=b, repeats=args.repeats)
-                     for b in args.batch for pipe, grid in runs for s, k, w in grid])
+    rows = speedups([measure_latency(pipe, sampler=s, steps=k, cfg=w, budget=f, batch=b, repeats=args.repeats)
+                     for b in args.batch for pipe, grid in runs for s, k, w, f in grid])
     pipe = runs[0][0]
     print(f"# presto bench: {torch.get_num_threads()} threads on {pipe.device}, {pipe.dtype}; medians of {args.repeats} runs after 1 warm-up; "
           f"speedup = total time of the first row of the same batch size / this row's")

@@ -16,10 +16,10 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['MAX_STEPS', 'MIN_SECONDS', 'MAX_LENGTH_FACTOR', 'MODEL_LOADERS', 'SHORT_NAMES', 'DEFAULT_SAMPLING', 'GenerateError',
-           'check_steps', 'check_cfg', 'check_seed', 'duration_frames', 'checkpoint_kind', 'available_models',
-           'resolve_model', 'load_model', 'sampling_settings', 'Generation', 'initial_noise', 'Pipeline', 'slug',
-           'output_paths', 'save_spectrogram', 'save_generation', 'nfe_latency', 'add_cli_args', 'read_prompts',
-           'cli_main']
+           'check_steps', 'check_cfg', 'check_budget', 'check_seed', 'duration_frames', 'checkpoint_kind',
+           'available_models', 'resolve_model', 'load_model', 'sampling_settings', 'Generation', 'initial_noise',
+           'Pipeline', 'slug', 'output_paths', 'save_spectrogram', 'save_generation', 'nfe_latency', 'add_cli_args',
+           'read_prompts', 'cli_main']
 
 # %% ../nbs/07_generate.ipynb #82c72180
 class GenerateError(ValueError):
@@ -42,6 +42,10 @@ def check_cfg(w) -> float:
     if not _real(w) or w < 0: raise GenerateError(f"CFG scale must be a finite number >= 0 (1 = no guidance), got {w!r}")
     return float(w)
 
+def check_budget(budget) -> float:
+    if not (_real(budget) and 0 < budget <= 1): raise GenerateError(f"budget={budget!r}: must be a fraction of block evaluations in (0, 1]")
+    return float(budget)
+
 def check_seed(seed) -> int:
     "`seed` if it is an integer in [0, 2**63)."
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
@@ -59,10 +63,12 @@ def duration_frames(duration, train_frames: int = 128, rate: float = 31.25) -> i
 
 # %% ../nbs/07_generate.ipynb #3532d19f
 MODEL_LOADERS = {'base': 'presto.train:load_base_model',   # checkpoint kind -> loader 'module:function' (or a callable)
-                 'presto-s': 'presto.dmd:load_generator'}   #   `(stem, device=, dtype=)` returning a denoiser `(x, sigma, cond) -> x0`
+                 'presto-s': 'presto.dmd:load_generator',   #   `(stem, device=, dtype=)` returning a denoiser `(x, sigma, cond) -> x0`
+                 'presto-l': 'presto.layerdrop:load_layerdrop', 'presto-ls': 'presto.sampler:load_presto_ls'}
 SHORT_NAMES = {'base': 'base_{preset}', 'presto-s': 'presto_s_{preset}',      # name on the command line -> checkpoint file
-               'dmd': 'dmd_{preset}', 'dmd2': 'dmd2_{preset}'}                #   name in checkpoint_dir
-DEFAULT_SAMPLING = {'sampler': 'dpmpp_2m', 'steps': 8, 'cfg': 3.0}           # for models without `default_sampling`: the base's
+               'dmd': 'dmd_{preset}', 'dmd2': 'dmd2_{preset}',                #   name in checkpoint_dir
+               'presto-l': 'presto_l_{preset}', 'ase': 'ase_{preset}', 'presto-ls': 'presto_ls_{preset}'}
+DEFAULT_SAMPLING = {'sampler': 'dpmpp_2m', 'steps': 8, 'cfg': 3.0, 'budget': 1.0}   # for models without `default_sampling`: the base's
 
 def checkpoint_kind(stem) -> str:
     "The `kind` recorded in a checkpoint's JSON, read without loading its weights."
@@ -100,12 +106,14 @@ def load_model(stem, device='cpu', dtype=torch.float32):
     if isinstance(loader, str):
         import importlib
         mod, fn = loader.split(':'); loader = getattr(importlib.import_module(mod), fn)
-    return loader(stem, device=device, dtype=dtype)
+    model = loader(stem, device=device, dtype=dtype)
+    model.kind = kind
+    return model
 
-def sampling_settings(model, sampler=None, steps=None, cfg=None) -> dict:
-    "`sampler`, `steps`, `cfg` with each one left as None taken from `model.default_sampling` (or `DEFAULT_SAMPLING`)."
+def sampling_settings(model, sampler=None, steps=None, cfg=None, budget=None) -> dict:
+    "`sampler`, `steps`, `cfg`, `budget` with each one left as None taken from `model.default_sampling` (or `DEFAULT_SAMPLING`)."
     d = {**DEFAULT_SAMPLING, **getattr(model, 'default_sampling', {})}
-    given = {'sampler': sampler, 'steps': steps, 'cfg': cfg}
+    given = {'sampler': sampler, 'steps': steps, 'cfg': cfg, 'budget': budget}
     return {k: d[k] if v is None else v for k, v in given.items()}
 
 # %% ../nbs/07_generate.ipynb #c3ed4ac1
@@ -138,6 +146,7 @@ class Pipeline:
         p = next(model.parameters())
         self.device, self.dtype = p.device, p.dtype
         self.channels, self.rate = autoencoder.cfg.latent_channels, autoencoder.cfg.latent_rate
+        self.blocks = None                                                    # fraction of block evaluations of the last sampling
 
     @classmethod
     def load(cls, model='base', autoencoder=None, *, checkpoint_dir='data/checkpoints', preset: str = 'small',
@@ -157,39 +166,35 @@ class Pipeline:
 @patch
 @torch.no_grad()
 def sample(self: Pipeline, cond: dict, *, sampler: str | None = None, steps: int | None = None, cfg: float | None = None, seed: int = 0,
-                     frames: int | None = None, sigmas: Tensor | None = None, callback=None, progress: bool = False) -> Tensor:
-    "Latents `(B, C, frames)` for text condition `cond` (`states` `(B, L, D)`, `mask`, `pooled`); unset sampling from the model's defaults."
-    B, L, D = check_cond(cond)
-    sampler, steps, cfg = sampling_settings(self.model, sampler, steps, cfg).values()
-    sample_fn, w, seed = get_sampler(sampler), check_cfg(cfg), check_seed(seed)
-    frames = self.train_frames if frames is None else frames
-    sigmas = (sampler_sigmas(sampler, check_steps(steps), self.levels, device=self.device) if sigmas is None
-              else check_sigmas(torch.as_tensor(sigmas, dtype=torch.float32)).to(self.device))
-    cond = {k: v.to(self.device, self.dtype if v.is_floating_point() else v.dtype) for k, v in cond.items()}
-    x = initial_noise(B, self.channels, frames, seed, sigmas[0].item(), self.device, self.dtype)   # (B, C, T)
-    den = guided(self.model, w, null_cond(B, L, D, device=self.device, dtype=self.dtype))
-    return sample_fn(den, x, sigmas, cond=cond, callback=callback, disable=not progress,
-                     generator=torch.Generator().manual_seed(seed))
+           budget: float | None = None, frames: int | None = None, sigmas: Tensor | None = None, callback=None, progress: bool = False) -> Tensor:
+    """Latents `(B, C, frames)` for text condition `cond` (`states` `(B, L, D)`, `mask`, `pooled`); unset sampling from the model's defaults.
+    `budget` < 1 runs a layer-drop model (`presto.layerdrop`) on that fraction of its block evaluations. The sampling itself is
+    `presto.sampler.Sampler` (notebook `11_presto_ls`), the one sampler of every model kind; `self.blocks` is the fraction it spent."""
+    from presto.sampler import Sampler
+    s = Sampler(self.model, sampler=sampler, steps=steps, cfg=cfg, budget=budget, levels=self.levels)
+    z = s(cond, seed=seed, frames=self.train_frames if frames is None else frames, sigmas=sigmas, callback=callback, progress=progress)
+    self.blocks = s.blocks
+    return z
 
 @patch
 @torch.no_grad()
 def __call__(self: Pipeline, prompts, *, sampler: str | None = None, steps: int | None = None, cfg: float | None = None, seed: int = 0,
-                   duration: float | None = None, progress: bool = False) -> Generation:
+                   budget: float | None = None, duration: float | None = None, progress: bool = False) -> Generation:
     "Generate one clip per prompt (`str` or list of `str`): text encoding, sampling and decoding, each timed."
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
-    sampler, steps, cfg = sampling_settings(self.model, sampler, steps, cfg).values()
+    from presto.sampler import Sampler
+    setting = Sampler(self.model, sampler=sampler, steps=steps, cfg=cfg, budget=budget, levels=self.levels).settings()   # validated
     frames = duration_frames(duration, self.train_frames, self.rate)
-    check_steps(steps); get_sampler(sampler); check_cfg(cfg); check_seed(seed)
+    check_seed(seed)
     t = [time.perf_counter()]
     cond = self.text.encode(prompts); _sync(self.device); t.append(time.perf_counter())
-    z = self.sample(cond, sampler=sampler, steps=steps, cfg=cfg, seed=seed, frames=frames, progress=progress)
+    z = self.sample(cond, **{k: setting[k] for k in ('sampler', 'steps', 'cfg', 'budget')}, seed=seed, frames=frames, progress=progress)
     _sync(self.device); t.append(time.perf_counter())
     wav = self.ae.decode(z).float()[:, 0]                                                      # (B, N)
     if duration is not None: wav = wav[:, :round(duration * self.ae.cfg.sample_rate)]
     wav = (wav / wav.abs().amax(-1, keepdim=True).clamp(min=1.)).cpu()                        # never clip; quiet stays quiet
     _sync(self.device); t.append(time.perf_counter())
-    settings = {'model': self.name, 'sampler': sampler, 'steps': steps, 'nfe': nfe(sampler, steps), 'cfg': cfg, 'seed': seed,
-                'duration': wav.shape[-1] / self.ae.cfg.sample_rate}
+    settings = {'model': self.name, **setting, 'seed': seed, 'block_fraction': self.blocks, 'duration': wav.shape[-1] / self.ae.cfg.sample_rate}
     seconds = dict(zip(('text', 'sample', 'decode'), (b - a for a, b in zip(t, t[1:]))), total=t[-1] - t[0])
     return Generation(prompts, wav, z.float().cpu(), self.ae.cfg.sample_rate, settings, seconds)
 
@@ -265,6 +270,7 @@ def add_cli_args(p):
     p.add_argument('--sampler', help=f"one of {', '.join(SAMPLERS)} (default: the model's; base: dpmpp_2m, generators: multistep)")
     p.add_argument('--steps', type=positive_int, help="sampler steps (default: the model's; base: 8, Presto-S: 4)")
     p.add_argument('--cfg', type=float, help="classifier-free guidance scale w >= 0; 1 = none (default: the model's; base: 3, generators: 1)")
+    p.add_argument('--budget', type=float, help="fraction of block evaluations, in (0, 1], for layer-drop models (default: the model's; Presto-L: 0.75)")
     p.add_argument('--duration', type=float, help='seconds per clip (default: the training length, 4.096 s)')
     p.add_argument('--no-png', action='store_true', help='do not write spectrogram PNGs')
     p.add_argument('--progress', action='store_true', help='show a progress bar over sampler steps')
@@ -286,16 +292,18 @@ def cli_main(args, settings) -> int:
     prompts = check_prompts(read_prompts(args))
     if args.sampler is not None: get_sampler(args.sampler)
     if args.cfg is not None: check_cfg(args.cfg)
+    if args.budget is not None: check_budget(args.budget)
     check_seed(settings.seed)
     duration_frames(args.duration)                                                   # bad values fail before loading anything
     paths = output_paths(args.out, prompts, settings.path('output_dir') / 'generate')
     pipe = Pipeline.load(args.model, args.autoencoder, checkpoint_dir=settings.path('checkpoint_dir'), preset=settings.preset,
                          text_model=args.text_model, device=resolve_device(settings), dtype=torch_dtype(settings))
-    g = pipe(prompts, sampler=args.sampler, steps=args.steps, cfg=args.cfg, seed=settings.seed, duration=args.duration, progress=args.progress)
+    g = pipe(prompts, sampler=args.sampler, steps=args.steps, cfg=args.cfg, seed=settings.seed, budget=args.budget, duration=args.duration,
+             progress=args.progress)
     for path in save_generation(g, paths, png=not args.no_png): print(path)
     s = g.seconds
     st = g.settings
     print(f"# {len(prompts)} clip(s) of {st['duration']:.2f} s with {pipe.name}: {st['sampler']}, {st['steps']} steps "
-          f"({st['nfe']} NFE), cfg {st['cfg']:g}, seed {settings.seed}; text {s['text']:.2f} s, sampling {s['sample']:.2f} s, "
+          f"({st['nfe']} NFE), cfg {st['cfg']:g}, blocks {st['block_fraction']:.2f}, seed {settings.seed}; text {s['text']:.2f} s, sampling {s['sample']:.2f} s, "
           f"decoding {s['decode']:.2f} s, total {s['total']:.2f} s")
     return 0
