@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from torch import Tensor
-from .edm import NoiseLevels, SAMPLERS, get_sampler, sampler_sigmas, check_sigmas, guided, nfe
-from .text import check_cond, null_cond
+from .edm import NoiseLevels, SAMPLERS, get_sampler, guided
+from .text import null_cond
 from .checkpoint import CheckpointError, checkpoint_paths
 from fastcore.basics import patch
 

@@ -8,7 +8,7 @@ import copy
 from dataclasses import asdict
 from pathlib import Path
 import torch
-from torch import nn, Tensor
+from torch import Tensor
 from .edm import EDMDenoiser, NoiseLevels, multistep_sigmas
 from .layerdrop import LayerDropDenoiser, LayerDropError, fit_drop, load_layerdrop, budget_context
 from .dmd import PrestoSConfig, PrestoS, train_presto_s, GENERATOR_SAMPLING

@@ -4,7 +4,6 @@
 
 # %% ../nbs/12_playground.ipynb #275bb119
 from __future__ import annotations
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
