@@ -365,6 +365,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'presto.pipeline.Pipeline.__init__': ('generate.html#pipeline.__init__', 'presto/pipeline.py'),
                                  'presto.pipeline.Pipeline.load': ('generate.html#pipeline.load', 'presto/pipeline.py'),
                                  'presto.pipeline.Pipeline.sample': ('generate.html#pipeline.sample', 'presto/pipeline.py'),
+                                 'presto.pipeline.Pipeline.sibling': ('generate.html#pipeline.sibling', 'presto/pipeline.py'),
+                                 'presto.pipeline._load_for': ('generate.html#_load_for', 'presto/pipeline.py'),
                                  'presto.pipeline._real': ('generate.html#_real', 'presto/pipeline.py'),
                                  'presto.pipeline._sync': ('generate.html#_sync', 'presto/pipeline.py'),
                                  'presto.pipeline.add_cli_args': ('generate.html#add_cli_args', 'presto/pipeline.py'),

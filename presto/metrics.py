@@ -436,10 +436,10 @@ def _grid(args, settings) -> list[tuple]:
     except ValueError as e: raise ValueError(f"--cfg {args.cfg}: {e}") from None
     try: budgets = [check_budget(float(b)) for b in str(args.budget).split(',')] if args.budget else [None]
     except ValueError as e: raise ValueError(f"--budget {args.budget}: {e}") from None
-    out = []
+    out, ck = [], settings.path('checkpoint_dir')
     for name in str(args.model).split(','):
-        pipe = Pipeline.load(name.strip(), checkpoint_dir=settings.path('checkpoint_dir'), preset=settings.preset,
-                             device=resolve_device(settings), dtype=torch_dtype(settings))
+        pipe = (Pipeline.load(name.strip(), checkpoint_dir=ck, preset=settings.preset, device=resolve_device(settings), dtype=torch_dtype(settings))
+                if not out else out[0][0].sibling(name.strip(), checkpoint_dir=ck, preset=settings.preset))   # one autoencoder and text encoder
         mine = budgets if hasattr(pipe.model, 'reset_count') else [None]         # budgets apply to layer-drop models; others run full depth
         grid = [tuple(sampling_settings(pipe.model, s, k, w, b).values())
                 for s in samplers for k in (args.steps or [None]) for w in cfgs for b in mine]

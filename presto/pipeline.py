@@ -156,11 +156,20 @@ class Pipeline:
         from presto.text import TextEncoder
         stem = resolve_model(model, checkpoint_dir, preset)
         ae = load_autoencoder(Path(checkpoint_dir) / 'autoencoder' if autoencoder is None else autoencoder, device=device)
-        net = load_model(stem, device=device, dtype=dtype)
-        if abs(net.sigma_data - ae.stats['sigma_data']) > 1e-3 * ae.stats['sigma_data']:
-            raise CheckpointError(f"{stem} was trained on latents with sigma_data {net.sigma_data:.4f}, but this autoencoder's latents "
-                                  f"have {ae.stats['sigma_data']:.4f}: pass the autoencoder it was trained with")
-        return cls(net, ae, TextEncoder(text_model, device=device), name=stem.name)
+        return cls(_load_for(stem, ae, device, dtype), ae, TextEncoder(text_model, device=device), name=stem.name)
+
+    def sibling(self, model, *, checkpoint_dir='data/checkpoints', preset: str = 'small') -> 'Pipeline':
+        "A pipeline for another model (short name or path) that shares this one's autoencoder and text encoder."
+        stem = resolve_model(model, checkpoint_dir, preset)
+        return Pipeline(_load_for(stem, self.ae, self.device, self.dtype), self.ae, self.text, name=stem.name,
+                        levels=self.levels, train_frames=self.train_frames)
+
+def _load_for(stem, ae, device, dtype):   # the model at `stem`, checked against the autoencoder whose latents it generates
+    net = load_model(stem, device=device, dtype=dtype)
+    if abs(net.sigma_data - ae.stats['sigma_data']) > 1e-3 * ae.stats['sigma_data']:
+        raise CheckpointError(f"{stem} was trained on latents with sigma_data {net.sigma_data:.4f}, but this autoencoder's latents "
+                              f"have {ae.stats['sigma_data']:.4f}: pass the autoencoder it was trained with")
+    return net
 
 # %% ../nbs/07_generate.ipynb #299f8425
 @patch

@@ -102,15 +102,13 @@ class Sampler:
 def compare(prompts: list[str], models=('base', 'presto-ls'), *, checkpoint_dir='data/checkpoints', preset: str = 'small', out='outputs/compare',
             seed: int = 0, repeats: int = 3, device='cpu', dtype=torch.float32, png: bool = True) -> list[dict]:
     "Generate `prompts` with each model (written under `out/<model>/`), and time each at batch 1: one row per model, with `speedup`."
-    from presto.pipeline import Pipeline, resolve_model, load_model, output_paths, save_generation
+    from presto.pipeline import Pipeline, output_paths, save_generation
     from presto.metrics import measure_latency, speedups
-    rows, shared = [], None
+    rows, first = [], None
     for name in models:
-        if shared is None:
-            pipe = Pipeline.load(name, checkpoint_dir=checkpoint_dir, preset=preset, device=device, dtype=dtype); shared = (pipe.ae, pipe.text)
-        else:
-            stem = resolve_model(name, checkpoint_dir, preset)
-            pipe = Pipeline(load_model(stem, device=device, dtype=dtype), *shared, name=stem.name)
+        pipe = (Pipeline.load(name, checkpoint_dir=checkpoint_dir, preset=preset, device=device, dtype=dtype) if first is None
+                else first.sibling(name, checkpoint_dir=checkpoint_dir, preset=preset))
+        first = first or pipe
         g = pipe(prompts, seed=seed)
         files = save_generation(g, output_paths(Path(out) / pipe.name, prompts, Path(out) / pipe.name), png=png)
         lat = measure_latency(pipe, repeats=repeats, prompt=prompts[0])

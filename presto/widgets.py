@@ -32,7 +32,7 @@ class Playground:
     "Generate with any model in `checkpoint_dir` by short name or path; pipelines are loaded on first use and cached."
     def __init__(self, checkpoint_dir='data/checkpoints', *, preset: str = 'small', device='cpu', base: str = 'base'):
         self.checkpoint_dir, self.preset, self.device, self.base = Path(checkpoint_dir), preset, torch.device(device), base
-        self.pipes, self._shared, self._base_ms = {}, None, None
+        self.pipes, self._base_ms = {}, None
 
     def models(self) -> list[str]:
         "Short names with a checkpoint here, in the order base, Presto-S, Presto-L, Presto-LS, others."
@@ -46,14 +46,11 @@ class Playground:
 
     def pipe(self, name: str):
         "The `Pipeline` of model `name` (short name or checkpoint path), sharing the autoencoder and text encoder."
-        from presto.pipeline import Pipeline, resolve_model, load_model
+        from presto.pipeline import Pipeline
         if name not in self.pipes:
-            if self._shared is None:
-                p = Pipeline.load(name, checkpoint_dir=self.checkpoint_dir, preset=self.preset, device=self.device)
-                self._shared, self.pipes[name] = (p.ae, p.text), p
-            else:
-                stem = resolve_model(name, self.checkpoint_dir, self.preset)
-                self.pipes[name] = Pipeline(load_model(stem, device=self.device), *self._shared, name=stem.name)
+            first = next(iter(self.pipes.values()), None)
+            self.pipes[name] = (Pipeline.load(name, checkpoint_dir=self.checkpoint_dir, preset=self.preset, device=self.device) if first is None
+                                else first.sibling(name, checkpoint_dir=self.checkpoint_dir, preset=self.preset))
         return self.pipes[name]
 
     def base_ms(self, prompt: str) -> float:
