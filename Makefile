@@ -15,7 +15,7 @@ export MPLBACKEND ?= Agg
 # pyproject.toml, so its mtime is no guide): change a dependency and the next command reinstalls.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 
-.PHONY: install demo test lab docs readme export clean-nbs check-sync nbtest pytest browser clean
+.PHONY: install demo test results reproduce lab docs readme export clean-nbs check-sync nbtest pytest browser clean
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ install: $(STAMP)  ## create .venv and install presto with its dev tools
 
 demo: $(STAMP)  ## the main job on the embedded default
 	$(BIN)/presto compare "a fast Irish reel on the flute" --models base,presto-ls --out outputs/demo/
+
+RECIPE ?= cpu
+results: $(STAMP)  ## the whole-project results table from the shipped checkpoints -> outputs/results/results.{json,md}
+	$(BIN)/presto results
+
+reproduce: $(STAMP)  ## everything from scratch into outputs/reproduce/$(RECIPE) (RECIPE=tiny|cpu|gpu), ending with the results table; resumable
+	$(BIN)/presto reproduce $(RECIPE)
 
 test: $(STAMP)  ## every test: notebooks in sync and clean, notebooks run, pytest (incl. browser)
 	$(MAKE) --no-print-directory check-sync

@@ -286,6 +286,7 @@ def add_cli_args(p):
     p.add_argument('--stop-at', type=int, help='end this run at this step (resume later by running again)')
     p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
     p.add_argument('--report', help='also write the report as JSON here')
+    p.add_argument('--fp32', action='store_true', help='no bf16 autocast (bf16 is slow on CPUs without bf16 matrix units)')
 
 def cli_main(args, settings) -> int:
     "`presto train-ae`: train, measure and save the autoencoder."
@@ -296,7 +297,7 @@ def cli_main(args, settings) -> int:
     if args.report: output_path(args.report)
     cfg = AEConfig(latent_channels=args.channels, width=args.width)
     tc = AETrainConfig(steps=args.steps, batch_size=args.batch_size, crop=args.crop, lr=args.lr, kl_weight=args.kl_weight,
-                       ckpt_every=args.ckpt_every, seed=settings.seed)
+                       ckpt_every=args.ckpt_every, bf16=not args.fp32, seed=settings.seed)
     train, valid = load_clips(dataset, 'train', args.max_clips), load_clips(dataset, args.eval_split, args.eval_clips)
     print(f"# presto train-ae: {len(train)} train / {len(valid)} {args.eval_split} clips from {dataset}; {cfg}; run in {run_dir}")
     t0 = time.time()

@@ -198,6 +198,8 @@ module_command("bench", "metrics", "latency of pipeline configurations per stage
 module_command("distill", "dmd", "distil the base model into a few-step generator (Presto-S, DMD, DMD2-style)")
 module_command("layerdrop", "layerdrop", "fine-tune the base model to skip blocks at high noise (Presto-L, ASE)")
 module_command("compare", "sampler", "the same prompts through several models (default: base and Presto-LS): WAVs, latency, speed-up", prefix="compare_")
+module_command("results", "results", "the whole-project results table in one run: quality, text adherence, diversity, latency, speed-up; the claims checked")
+module_command("reproduce", "results", "everything from scratch into one folder (data, models, results table); resumable; presets tiny, cpu, gpu", prefix="reproduce_")
 
 # %% ../nbs/99_cli.ipynb #3bfb701f
 if __name__ == "__main__" and not in_ipython(): sys.exit(main())

@@ -27,8 +27,8 @@ __all__ = ['SPLITS', 'DATA_VERSION', 'SOURCES', 'SCORE_SUFFIXES', 'ESSEN_REGIONS
            'render_clip', 'piece_split', 'plan_clips', 'up_to_date', 'read_manifest', 'build_fingerprint', 'disk_bytes',
            'build_dataset', 'attribute_counts', 'plot_attributes', 'dataset_stats', 'read_metadata', 'find_metadata',
            'Skip', 'clip_starts', 'user_clips', 'ingest_folder', 'ClipDataset', 'collate_clips', 'build_cache',
-           'LatentDataset', 'collate_latents', 'latent_loader', 'default_dataset_dir', 'add_cli_args', 'format_record',
-           'cli_main']
+           'LatentDataset', 'collate_latents', 'latent_loader', 'default_dataset_dir', 'split_shares', 'add_cli_args',
+           'format_record', 'cli_main']
 
 # %% ../nbs/02_data.ipynb #d534213a
 class DataError(ValueError):
@@ -896,6 +896,13 @@ def default_dataset_dir(settings, # a presto.settings.Settings
     "Where `presto data` writes a dataset by default: <data_dir>/datasets/<name>"
     return settings.path('data_dir') / 'datasets' / name
 
+def split_shares(text:str) -> tuple:
+    "`--splits 0.8,0.1,0.1` -> (0.8, 0.1, 0.1); checked in full by `BuildConfig`"
+    try: shares = tuple(float(x) for x in text.split(','))
+    except ValueError: shares = ()
+    if len(shares) != 3: raise argparse.ArgumentTypeError(f"{text!r}: give three numbers train,valid,test, e.g. 0.9,0.05,0.05")
+    return shares
+
 def add_cli_args(parser:argparse.ArgumentParser):
     "Options of `presto data`"
     parser.add_argument('--clips', type=int, default=BuildConfig.n_clips, metavar='N', help='clips to render from the music21 corpus (default %(default)s)')
@@ -904,6 +911,8 @@ def add_cli_args(parser:argparse.ArgumentParser):
     parser.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1), metavar='W', help='processes rendering in parallel (default %(default)s; the dataset does not depend on it)')
     parser.add_argument('--from-folder', metavar='DIR', help='make the dataset from your own audio files in DIR instead (captions from --metadata)')
     parser.add_argument('--metadata', metavar='FILE', help='captions for --from-folder: .csv or .jsonl with columns file, caption (default: DIR/metadata.csv or DIR/metadata.jsonl)')
+    parser.add_argument('--splits', type=split_shares, default=BuildConfig.splits, metavar='TR,VA,TE',
+                        help='train, valid and test shares, assigned by piece (default: 0.9,0.05,0.05)')
     parser.add_argument('--force', action='store_true', help='rebuild even if the dataset is up to date')
 
 # %% ../nbs/02_data.ipynb #a5fef80a
@@ -926,11 +935,12 @@ def cli_main(args:argparse.Namespace, # parsed `presto data` options
         folder = Path(args.from_folder)
         if not folder.is_dir(): raise DataError(f"--from-folder {folder}: folder not found")
         meta = Path(args.metadata) if args.metadata else find_metadata(folder)
-        rec = ingest_folder(folder, meta, Path(args.out) if args.out else default_dataset_dir(settings, folder.resolve().name), force=args.force)
+        rec = ingest_folder(folder, meta, Path(args.out) if args.out else default_dataset_dir(settings, folder.resolve().name),
+                            splits=args.splits, force=args.force)
     else:
         if args.metadata: raise DataError("--metadata goes with --from-folder DIR")
         rec = build_dataset(Path(args.out) if args.out else default_dataset_dir(settings),
-                            BuildConfig(n_clips=args.clips, seed=settings.seed, soundfont=args.soundfont),
+                            BuildConfig(n_clips=args.clips, seed=settings.seed, soundfont=args.soundfont, splits=args.splits),
                             cache_dir=settings.path('cache_dir') / 'music21', workers=args.workers, force=args.force)
     print(format_record(rec))
     return 0

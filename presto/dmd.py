@@ -124,7 +124,9 @@ class PrestoS(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.real = (copy.deepcopy(base) if real is None else real).requires_grad_(False).eval()
-        self.fake, self.gen = copy.deepcopy(base if fake is None else fake).train(), copy.deepcopy(base).train()
+        # both trainable copies, whatever the caller froze: `fake` may be the very module given as the (frozen) `real`
+        self.fake = copy.deepcopy(base if fake is None else fake).requires_grad_(True).train()
+        self.gen = copy.deepcopy(base).requires_grad_(True).train()
         self.gen_ema = copy.deepcopy(base).requires_grad_(False).eval()
         self.disc, self.tap = nn.Identity(), None
         if cfg.gan:                                                                 # the head reads a DiT block of the fake score

@@ -77,7 +77,9 @@ def test_presto_ls_from_the_layer_drop_model(presto_l, tiny, tone_ds, tmp_path, 
     out = tmp_path / 'presto_ls_tiny'
     assert main(['distill', '--base', str(tiny), '--layers', str(presto_l), '--budget', '0.6', '--dataset', str(tone_ds), '--autoencoder', AE,
                  '--out', str(out), '--run-dir', str(tmp_path / 'run'), '--steps', '2', '--batch-size', '2', '--gen-every', '1', '--fp32']) == 0
-    meta = json.loads(out.with_suffix('.json').read_text())
+    state, base = load_file(tmp_path / 'run' / 'train_state.safetensors'), load_file(f'{tiny}.safetensors')
+    assert any(not torch.equal(state[f'fake.{k}'].float(), v.float()) for k, v in base.items())    # the fake score trains (it starts as
+    meta = json.loads(out.with_suffix('.json').read_text())                                         #   a copy of the frozen real score)
     assert meta['kind'] == 'presto-ls' and meta['config']['sampling'] == {'sampler': 'multistep', 'steps': 4, 'cfg': 1.0, 'budget': 0.6}
     assert meta['config']['scores'] == 'full' and meta['config']['info']['layers'] == 'presto_l_tiny'
     assert main(['generate', 'a slow tune', '--model', str(out), '--out', str(tmp_path / 'a.wav'), '--no-png']) == 0
