@@ -67,7 +67,8 @@ def density_coverage(real, fake, k: int = 5) -> dict:
     "Density and coverage of `fake` `(n, d)` against `real` `(m, d)` with `k` nearest neighbours (via `prdc`)."
     from prdc import compute_prdc
     real, fake = (np.asarray(a, dtype=np.float32) for a in (real, fake))
-    if len(real) <= k or len(fake) <= k: raise ValueError(f"density/coverage with k={k} needs more than {k} embeddings per set, got {len(real)} and {len(fake)}")
+    if min(len(real), len(fake)) < k + 2:                                          # each point's k-th neighbour other than itself
+        raise ValueError(f"density/coverage with k={k} needs at least {k + 2} embeddings per set, got {len(real)} and {len(fake)}")
     with contextlib.redirect_stdout(io.StringIO()): r = compute_prdc(real, fake, k)   # prdc prints the set sizes
     return {'density': float(r['density']), 'coverage': float(r['coverage'])}
 

@@ -68,7 +68,9 @@ def test_errors(rep, tmp_path, capsys):
 def test_results_subset(rep, tmp_path, capsys):
     "`presto results --rows` on the reproduction's checkpoints: only those rows, the speed-up against the first."
     argv = ['--checkpoint-dir', str(rep / 'checkpoints'), '--data-dir', str(rep / 'data'), '--cache-dir', str(rep / 'cache'), '--preset', 'tiny']
-    assert main([*argv, 'results', '--rows', 'base,presto-s', '--n', '6', '--rounds', '1', '--out', str(tmp_path / 'r.json')]) == 0
+    assert main([*argv, 'results', '--rows', 'base,presto-s', '--n', '7', '--rounds', '1', '--out', str(tmp_path / 'r.json')]) == 0
     rows = json.loads((tmp_path / 'r.json').read_text())['rows']
-    assert [r['label'] for r in rows] == ['base', 'Presto-S, 1 step', 'Presto-S, 2 steps', 'Presto-S, 4 steps'] and {r['n'] for r in rows} == {6}
+    assert [r['label'] for r in rows] == ['base', 'Presto-S, 1 step', 'Presto-S, 2 steps', 'Presto-S, 4 steps'] and {r['n'] for r in rows} == {7}
     assert '| Presto-S, 4 steps | 4 |' in (tmp_path / 'r.md').read_text()
+    assert main([*argv, 'results', '--rows', 'base', '--n', '6', '--rounds', '1', '--out', str(tmp_path / 's.json')]) == 2
+    assert 'density/coverage with k=5 needs at least 7 embeddings per set, got 8 and 6' in capsys.readouterr().err
