@@ -79,20 +79,20 @@ def measure_results(rows=RESULT_ROWS, *, checkpoint_dir='data/checkpoints', pres
                     device='cpu', dtype=torch.float32, progress: bool = True) -> list[dict]:
     "Every row of `rows` scored on the `split` captions (the first `n`) and timed at batch 1, in one run: a list of table rows."
     from tqdm.auto import tqdm
-    from presto.metrics import load_any_embedder, reference_set, evaluate
+    from presto.metrics import load_any_embedder, reference_set, evaluate, speedups
     pipes = load_pipelines(rows, checkpoint_dir=checkpoint_dir, preset=preset, device=device, dtype=dtype)
     E = load_any_embedder(embedder or Path(checkpoint_dir) / 'embedder', device=device)
     ref = reference_set(E, dataset, split)
     quality = [evaluate(pipes[r.model], E, ref, sampler=r.sampler, steps=r.steps, cfg=r.cfg, budget=r.budget, seed=seed,
                         batch_size=batch_size, n=n) for r in tqdm(rows, desc='quality', disable=not progress)]
-    speed = interleaved_latency(pipes, rows, rounds=rounds)
+    speed = speedups(interleaved_latency(pipes, rows, rounds=rounds))             # against the first row
     out = []
     for r, q, s in zip(rows, quality, speed):
         out.append({'label': r.label, 'model': q['model'], 'sampler': q['sampler'], 'steps': q['steps'], 'nfe': q['nfe'], 'cfg': q['cfg'],
                     'budget': q['budget'], 'blocks': q['blocks'], 'n': q['n'],
                     **{k: q.get(k) for k in ('fad', 'mmd', 'density', 'coverage', 'clap', 'attr_acc')},
                     'latency_ms': s['total_ms'], 'text_ms': s['text_ms'], 'dit_ms': s['dit_ms'], 'decode_ms': s['decode_ms'],
-                    'speedup': speed[0]['total_ms'] / s['total_ms'], 'rtf': s['rtf']})
+                    'speedup': s['speedup'], 'rtf': s['rtf']})
     return out
 
 # %% ../nbs/13_results.ipynb #587ab9d1
@@ -255,11 +255,11 @@ def reproduce(folder, recipe: str = 'cpu', *, stop_after: str | None = None, set
     state = {'recipe': recipe, 'stages': state.get('stages', {})}
     folder.mkdir(parents=True, exist_ok=True); write_json(folder / 'reproduce.json', state)
     bar, ran = tqdm(plan, desc=f'reproduce {recipe}', unit='stage', disable=not progress), False
-    for stage in bar:
+    for i, stage in enumerate(bar):
         bar.set_postfix_str(stage.name)
         if not ran and stage_done(stage, folder, recipe): tqdm.write(f"[{stage.name}] done, skipped"); continue
         if not ran:                               # the first stage to run: every later one is made afresh from its outputs
-            for later in plan[plan.index(stage) + 1:]: _clear(later, folder); state['stages'].pop(later.name, None)
+            for later in plan[i + 1:]: _clear(later, folder); state['stages'].pop(later.name, None)
             ran = True
         argv = stage_argv(stage, folder, recipe, settings)
         tqdm.write(f"[{stage.name}] presto {' '.join(argv)}")
