@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_presto_s.ipynb #950979a6
 from __future__ import annotations
-import argparse, copy, json
+import argparse, copy, json, math
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch
@@ -14,10 +14,10 @@ from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, sample_sigma, add_noise,
 from .checkpoint import save_checkpoint, CheckpointError
 
 # %% auto #0
-__all__ = ['GAN_LOSSES', 'PRESETS', 'GENERATOR_SAMPLING', 'METHODS', 'dmd_direction', 'dmd_loss', 'DiscriminatorHead',
-           'gan_generator_loss', 'gan_discriminator_loss', 'PrestoSConfig', 'generator_input_sigma', 'features',
-           'PrestoS', 'fake_update', 'generator_update', 'train_presto_s', 'save_generator', 'load_generator',
-           'add_cli_args', 'distill_config', 'cli_main']
+__all__ = ['GAN_LOSSES', 'P_TRAINS', 'PRESETS', 'GENERATOR_SAMPLING', 'METHODS', 'dmd_direction', 'dmd_loss', 'DiscriminatorHead',
+           'gan_generator_loss', 'gan_discriminator_loss', 'train_levels', 'PrestoSConfig', 'generator_input_sigma',
+           'features', 'PrestoS', 'average_gradients', 'fake_update', 'generator_update', 'train_presto_s',
+           'save_generator', 'load_generator', 'add_cli_args', 'distill_config', 'cli_main']
 
 # %% ../nbs/09_presto_s.ipynb #e8f73748
 def dmd_direction(x_hat: Tensor, real: Tensor, fake: Tensor, eps: float = 1e-8) -> Tensor:
@@ -55,6 +55,12 @@ def gan_discriminator_loss(d_real: Tensor, d_fake: Tensor, kind: str = 'lsgan') 
     return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
 
 # %% ../nbs/09_presto_s.ipynb #29f52a88
+P_TRAINS = ('edm', 'data')
+
+def train_levels(cfg, sigma_data: float) -> NoiseLevels:
+    "The noise levels of a run: EDM's p_train, or with `cfg.p_train == 'data'` moved to the latents' scale (EDM tuned it for sigma_data 0.5)."
+    return NoiseLevels(P_mean=NoiseLevels.P_mean + (math.log(sigma_data / 0.5) if cfg.p_train == 'data' else 0.))
+
 @dataclass
 class PrestoSConfig:
     "How a Presto-S generator is distilled (defaults: the paper's choices where known, ours at this scale otherwise)."
@@ -66,6 +72,7 @@ class PrestoSConfig:
     fake_sigma: str = 'mix'     # noise levels of the fake score's denoising loss
     gan_sigma: str = 'train'    # noise levels of the GAN term
     mix: float = 0.5            # probability of p_inf in a 'mix'
+    p_train: str = 'edm'        # p_train's centre: 'edm' (ln sigma ~ N(-1.2, 1.2^2)) or 'data' (shifted by ln(sigma_data / 0.5))
     gen_sigmas: tuple = ()      # if set, generator inputs only at these levels (DMD2-style fixed grid), overriding gen_sigma
     gan: bool = True            # add the GAN term
     gan_loss: str = 'lsgan'     # 'lsgan' (least squares) or 'ns' (non-saturating)
@@ -85,6 +92,7 @@ class PrestoSConfig:
     def __post_init__(self):
         for k in ('gen_sigma', 'dmd_sigma', 'fake_sigma', 'gan_sigma'):
             if getattr(self, k) not in NOISE_DISTS: raise ValueError(f"{k}={getattr(self, k)!r}; allowed: {', '.join(NOISE_DISTS)}")
+        if self.p_train not in P_TRAINS: raise ValueError(f"p_train={self.p_train!r}; allowed: {', '.join(P_TRAINS)}")
         if self.gan_loss not in GAN_LOSSES: raise ValueError(f"gan_loss={self.gan_loss!r}; allowed: {', '.join(GAN_LOSSES)}")
         if self.steps < 1 or self.batch_size < 1 or self.gen_every < 1: raise ValueError("steps, batch_size and gen_every must be >= 1")
         if not 0 <= self.mix <= 1: raise ValueError(f"mix must be in [0, 1], got {self.mix}")
@@ -148,51 +156,77 @@ class PrestoS(nn.Module):
         return self.disc(features(self.fake, x, sigma, cond, self.tap))
 
 # %% ../nbs/09_presto_s.ipynb #79ac648c
-def fake_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generator, levels: NoiseLevels = NoiseLevels()) -> dict:
+def _shard_draws(x0: Tensor, cfg: PrestoSConfig, levels: NoiseLevels, gen: torch.Generator, shard: tuple):
+    """Noise-level and noise samplers for this rank's `x0`. Each draws for the global batch (`len(x0) * world`) from the
+    shared `gen` and keeps rows `rank::world`: every rank's `gen` stays in step, and 1 process draws what N processes draw."""
+    rank, world = shard
+    n, dev, mine = len(x0) * world, x0.device, slice(rank, None, world)
+    def draw(dist):                                     # 'gen' (the generator's inputs) or a noise distribution's name
+        s = generator_input_sigma(n, cfg, levels, gen, 'cpu') if dist == 'gen' else _draw(n, dist, cfg, levels, gen, 'cpu')
+        return s[mine].to(dev)
+    return draw, lambda: torch.randn((n, *x0.shape[1:]), generator=gen)[mine].to(x0)
+
+def average_gradients(params: list, world: int):
+    "Average `params`' gradients over the `world` processes (one all-reduce; a gradient a rank lacks counts as zero)."
+    if world == 1: return
+    params = [p for p in params if p.requires_grad]
+    for p in params:
+        if p.grad is None: p.grad = torch.zeros_like(p)
+    flat = torch.cat([p.grad.flatten() for p in params])
+    torch.distributed.all_reduce(flat); flat /= world
+    for p, g in zip(params, flat.split([p.numel() for p in params])): p.grad.copy_(g.view_as(p))
+
+def fake_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generator, levels: NoiseLevels = NoiseLevels(),
+                shard: tuple = (0, 1)) -> dict:
     "One step of the fake score (denoising loss on the generator's outputs) and the discriminator head (GAN loss)."
-    cfg, B, dev = m.cfg, len(x0), x0.device
+    cfg, dev = m.cfg, x0.device
+    draw, noise = _shard_draws(x0, cfg, levels, gen, shard)
     with torch.no_grad():
-        sg = generator_input_sigma(B, cfg, levels, gen, dev)
-        x_hat = m.gen(add_noise(x0, sg, torch.randn(x0.shape, generator=gen).to(x0)), sg, cond)          # (B, C, T)
+        sg = draw('gen')
+        x_hat = m.gen(add_noise(x0, sg, noise()), sg, cond)          # (B, C, T)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-        s = _draw(B, cfg.fake_sigma, cfg, levels, gen, dev)
-        l_fake, _ = edm_loss(m.fake, x_hat, s, cond, m.fake.sigma_data, torch.randn(x0.shape, generator=gen).to(x0))
+        s = draw(cfg.fake_sigma)
+        l_fake, _ = edm_loss(m.fake, x_hat, s, cond, m.fake.sigma_data, noise())
         loss, logs = l_fake, {'fake_loss': l_fake.item()}
         if cfg.gan:
-            s_r, s_f = _draw(B, cfg.gan_sigma, cfg, levels, gen, dev), _draw(B, cfg.gan_sigma, cfg, levels, gen, dev)
-            d_real = m.discriminate(add_noise(x0, s_r, torch.randn(x0.shape, generator=gen).to(x0)), s_r, cond)
-            d_fake = m.discriminate(add_noise(x_hat, s_f, torch.randn(x0.shape, generator=gen).to(x0)), s_f, cond)
+            s_r, s_f = draw(cfg.gan_sigma), draw(cfg.gan_sigma)
+            d_real = m.discriminate(add_noise(x0, s_r, noise()), s_r, cond)
+            d_fake = m.discriminate(add_noise(x_hat, s_f, noise()), s_f, cond)
             l_d = gan_discriminator_loss(d_real.float(), d_fake.float(), cfg.gan_loss)
             loss = loss + cfg.nu2 * l_d
             logs.update(d_loss=l_d.item(), d_real=d_real.float().mean().item(), d_fake=d_fake.float().mean().item())
     if not torch.isfinite(loss): raise FloatingPointError(f"fake-score loss is {loss.item()}")
     opt.zero_grad(set_to_none=True); loss.backward()
     params = [p for g in opt.param_groups for p in g['params']]
+    average_gradients(params, shard[1])
     logs['fake_grad_norm'] = nn.utils.clip_grad_norm_(params, cfg.grad_clip).item()
     opt.step()
     return logs
 
-def generator_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generator, levels: NoiseLevels = NoiseLevels()) -> dict:
+def generator_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generator, levels: NoiseLevels = NoiseLevels(),
+                     shard: tuple = (0, 1)) -> dict:
     "One step of the generator: the DMD term (real vs fake score on its noised outputs), plus the GAN term."
-    cfg, B, dev = m.cfg, len(x0), x0.device
+    cfg, dev = m.cfg, x0.device
+    draw, noise = _shard_draws(x0, cfg, levels, gen, shard)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-        sg = generator_input_sigma(B, cfg, levels, gen, dev)
-        x_hat = m.gen(add_noise(x0, sg, torch.randn(x0.shape, generator=gen).to(x0)), sg, cond).float()  # (B, C, T)
-        s = _draw(B, cfg.dmd_sigma, cfg, levels, gen, dev)
-        xs = add_noise(x_hat.detach(), s, torch.randn(x0.shape, generator=gen).to(x0))
+        sg = draw('gen')
+        x_hat = m.gen(add_noise(x0, sg, noise()), sg, cond).float()  # (B, C, T)
+        s = draw(cfg.dmd_sigma)
+        xs = add_noise(x_hat.detach(), s, noise())
         with torch.no_grad(): real, fake = m.real_score(xs, s, cond).float(), m.fake(xs, s, cond).float()
         g = dmd_direction(x_hat.detach(), real, fake)
         l_dmd = dmd_loss(x_hat, g)
         loss, logs = l_dmd, {'dmd_loss': l_dmd.item(), 'dmd_grad_norm': g.flatten(1).norm(dim=1).mean().item(),
                              'score_gap': (fake - real).pow(2).flatten(1).mean(1).sqrt().mean().item()}
         if cfg.gan:
-            s_g = _draw(B, cfg.gan_sigma, cfg, levels, gen, dev)
-            d_fake = m.discriminate(add_noise(x_hat, s_g, torch.randn(x0.shape, generator=gen).to(x0)), s_g, cond)
+            s_g = draw(cfg.gan_sigma)
+            d_fake = m.discriminate(add_noise(x_hat, s_g, noise()), s_g, cond)
             l_g = gan_generator_loss(d_fake.float(), cfg.gan_loss)
             loss = loss + cfg.nu1 * l_g
             logs['g_loss'] = l_g.item()
     if not torch.isfinite(loss): raise FloatingPointError(f"generator loss is {loss.item()}")
     opt.zero_grad(set_to_none=True); loss.backward()
+    average_gradients(list(m.gen.parameters()), shard[1])
     logs['gen_grad_norm'] = nn.utils.clip_grad_norm_(m.gen.parameters(), cfg.grad_clip).item()
     opt.step()
     m.fake.zero_grad(set_to_none=True); m.disc.zero_grad(set_to_none=True)        # the GAN term reached them: drop, never step
@@ -207,12 +241,17 @@ def train_presto_s(base: EDMDenoiser, latents: Tensor, conds: dict | None, out_d
                    real: nn.Module | None = None, fake: nn.Module | None = None, device='cpu', resume: bool = True, progress: bool = True,
                    stop_at: int | None = None, on_log=None, on_checkpoint=None) -> PrestoS:
     """Distil `base` on real `latents` `(M, ...)` with text `conds` (dict of `(M, ...)`, or None); returns the players (`real`, `fake`: see `PrestoS`).
-    Writes `out_dir/metrics.jsonl` and `out_dir/train_state.*`, resumes from the latter."""
+    Writes `out_dir/metrics.jsonl` and `out_dir/train_state.*`, resumes from the latter. Under torch.distributed (e.g. `torchrun`)
+    each process takes its share of every batch and the gradients are averaged, so N processes train as 1 does."""
     from tqdm.auto import tqdm
     from presto.checkpoint import save_training_state, load_training_state
+    from presto.train import _dist
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     m = PrestoS(base, cfg, real, fake).to(device)
+    levels = train_levels(cfg, base.sigma_data)
+    rank, world = _dist()
+    if cfg.batch_size % world: raise ValueError(f"batch_size {cfg.batch_size} must divide evenly over {world} processes")
     opts = {'gen': torch.optim.AdamW(m.gen.parameters(), lr=cfg.lr_gen, betas=(0.9, 0.99), weight_decay=0.),
             'fake': torch.optim.AdamW([*m.fake.parameters(), *m.disc.parameters()], lr=cfg.lr_fake, betas=(0.9, 0.99), weight_decay=0.)}
     modules = {'gen': m.gen, 'fake': m.fake, 'disc': m.disc, 'gen_ema': m.gen_ema}
@@ -220,19 +259,25 @@ def train_presto_s(base: EDMDenoiser, latents: Tensor, conds: dict | None, out_d
     if resume and _state_stem(out_dir).with_suffix('.json').exists():
         step = load_training_state(_state_stem(out_dir), modules, opts, gen, kind='presto-s-train-state')['step']
     end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
-    with open(out_dir / 'metrics.jsonl', 'a') as log:
-        for step in tqdm(range(step, end), initial=step, total=cfg.steps, disable=not progress, desc='presto-s'):
-            idx = torch.randint(len(latents), (cfg.batch_size,), generator=gen)
-            x0 = latents[idx].float().to(device)
-            cond = None if conds is None else {k: v[idx].to(device) for k, v in conds.items()}
-            logs = fake_update(m, x0, cond, opts['fake'], gen)
-            if (step + 1) % cfg.gen_every == 0: logs.update(generator_update(m, x0, cond, opts['gen'], gen))
-            if (step + 1) % cfg.log_every == 0 or step + 1 == end:
-                row = {'step': step + 1, **logs}; log.write(json.dumps(row) + '\n'); log.flush()
-                if on_log: on_log(row)
-            if (step + 1) % cfg.ckpt_every == 0 or step + 1 == end:
+    log = open(out_dir / 'metrics.jsonl', 'a') if rank == 0 else None
+    for step in tqdm(range(step, end), initial=step, total=cfg.steps, disable=not progress or rank > 0, desc='presto-s'):
+        idx = torch.randint(len(latents), (cfg.batch_size,), generator=gen)[rank::world]   # the global batch; this rank's share
+        x0 = latents[idx].float().to(device)
+        cond = None if conds is None else {k: v[idx].to(device) for k, v in conds.items()}
+        logs = fake_update(m, x0, cond, opts['fake'], gen, levels, (rank, world))
+        if (step + 1) % cfg.gen_every == 0: logs.update(generator_update(m, x0, cond, opts['gen'], gen, levels, (rank, world)))
+        if (step + 1) % cfg.log_every == 0 or step + 1 == end:
+            if world > 1:                                                   # the global batch's figures, not this rank's share
+                t = torch.tensor(list(logs.values())); torch.distributed.all_reduce(t); logs = dict(zip(logs, (t / world).tolist()))
+            row = {'step': step + 1, **logs}
+            if log: log.write(json.dumps(row) + '\n'); log.flush()
+            if log and on_log: on_log(row)
+        if (step + 1) % cfg.ckpt_every == 0 or step + 1 == end:
+            if rank == 0:
                 save_training_state(_state_stem(out_dir), modules, opts, gen, step + 1, {'presto_s': asdict(cfg)}, kind='presto-s-train-state')
                 if on_checkpoint: on_checkpoint(step + 1, m)
+            if world > 1: torch.distributed.barrier()
+    if log: log.close()
     return m
 
 # %% ../nbs/09_presto_s.ipynb #ad2fddb4
@@ -277,6 +322,7 @@ def add_cli_args(p):
     for name in ('gen_sigma', 'dmd_sigma', 'fake_sigma', 'gan_sigma'):
         p.add_argument(f"--{name.replace('_', '-')}", choices=NOISE_DISTS, help="noise levels: train / inf / mix (default: the preset's)")
     p.add_argument('--gen-sigmas', type=_csv_floats, help="fixed generator input levels, e.g. 80 (default: the preset's)")
+    p.add_argument('--p-train', choices=P_TRAINS, help="p_train: 'edm' or 'data' (moved to the latents' sigma_data; default: the preset's)")
     p.add_argument('--gan', action=argparse.BooleanOptionalAction, help="add the GAN term (default: the preset's)")
     p.add_argument('--gan-loss', choices=GAN_LOSSES, help="GAN loss (default: the preset's)")
     p.add_argument('--tap', type=int, help='fake-score block the discriminator reads (default: -1, the middle)')
@@ -294,12 +340,16 @@ def distill_config(args, seed: int = 0) -> PrestoSConfig:
 
 def cli_main(args, settings) -> int:
     "`presto distill`: distil the base model into a few-step generator and save it."
-    import time
+    import os, time
     from presto.settings import resolve_device
     from presto.data import LatentDataset
     from presto.pipeline import resolve_model
-    from presto.train import encode_dataset, load_base_model, latent_sigma_data
+    from presto.train import encode_dataset, load_base_model, latent_sigma_data, _dist
     device, preset = resolve_device(settings), settings.preset
+    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.distributed.is_initialized():   # torchrun / accelerate launch
+        torch.distributed.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
+    rank, world = _dist()
+    if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     cfg = distill_config(args, settings.seed)
     base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
     base = load_base_model(base_stem, device=device)
@@ -320,10 +370,14 @@ def cli_main(args, settings) -> int:
     sd = latent_sigma_data(ae_stem)                                                    # checked before the (slow) encoding
     if abs(sd - base.sigma_data) > 1e-3 * sd:
         raise CheckpointError(f"{base_stem} was trained on latents with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s have {sd:.4f}")
-    tr = LatentDataset(encode_dataset(dataset, ae_stem), 'train')
-    print(f"# presto distill --method {args.method}{f' --layers {layers_stem}' if layers is not None else ''}: {base_stem} on {len(tr)} clips, {cfg}, on {device}; run in {run_dir}")
+    cache = encode_dataset(dataset, ae_stem) if rank == 0 else None                    # rank 0 encodes; the others receive it
+    if world > 1:
+        box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
+    tr = LatentDataset(cache, 'train')
+    if rank == 0: print(f"# presto distill --method {args.method}{f' --layers {layers_stem}' if layers is not None else ''}: {base_stem} "
+                        f"on {len(tr)} clips, {cfg}, {world} process(es) on {device}; run in {run_dir}")
     on_log = None
-    if settings.log_mode != 'disabled':                                                # wandb: offline unless asked otherwise
+    if rank == 0 and settings.log_mode != 'disabled':                                                # wandb: offline unless asked otherwise
         import wandb
         wandb.init(project='presto', name=out.name, mode=settings.log_mode, dir=str(settings.path('log_dir')), config=asdict(cfg))
         on_log = wandb.log
@@ -340,7 +394,8 @@ def cli_main(args, settings) -> int:
         m = train_presto_ls(layers, base, tr.latents, tr.text, run_dir, cfg, budget=args.budget, scores=args.scores, device=device,
                             resume=not args.no_resume, stop_at=args.stop_at, on_log=on_log, on_checkpoint=snapshot)
     if on_log: wandb.finish()
+    if rank > 0: return 0
     if args.stop_at and args.stop_at < cfg.steps: print(f"stopped at update {args.stop_at}; run again to continue"); return 0
-    path = save(m, out, {'base': base_stem.name, 'train_clips': len(tr), 'last_run_seconds': round(time.time() - t0, 1)})
+    path = save(m, out, {'base': base_stem.name, 'train_clips': len(tr), 'processes': world, 'last_run_seconds': round(time.time() - t0, 1)})
     print(f"saved {path}")
     return 0

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['RESULT_ROWS', 'MAKES', 'COLUMNS', 'RECIPES', 'PRESTO_S_FLAGS', 'ResultRow', 'load_pipelines', 'interleaved_latency',
-           'measure_results', 'results_markdown', 'check_claims', 'claims_markdown', 'add_cli_args', 'select_rows',
-           'cli_main', 'Stage', 'reproduce_plan', 'stage_argv', 'ReproduceError', 'stage_done', 'reproduce',
-           'reproduce_add_cli_args', 'reproduce_cli_main']
+__all__ = ['RESULT_ROWS', 'MAKES', 'COLUMNS', 'RECIPES', 'P_INF_FLAGS', 'PRESTO_S_FLAGS', 'ResultRow', 'load_pipelines',
+           'interleaved_latency', 'measure_results', 'results_markdown', 'check_claims', 'claims_markdown',
+           'add_cli_args', 'select_rows', 'cli_main', 'Stage', 'reproduce_plan', 'stage_argv', 'ReproduceError',
+           'stage_done', 'reproduce', 'reproduce_add_cli_args', 'reproduce_cli_main']
 
 # %% ../nbs/13_results.ipynb #933393cd
 @dataclass(frozen=True)
@@ -192,7 +192,8 @@ RECIPES = {
                 base=('--steps', '100000', '--batch-size', '128'), embedder=('--steps', '5000'),
                 distill=('--steps', '10000', '--batch-size', '64'), layerdrop=('--steps', '4000', '--batch-size', '128'), results=('--rounds', '10')),
 }
-PRESTO_S_FLAGS = ('--lr-gen', '1e-4', '--lr-fake', '1e-4', '--dmd-sigma', 'inf', '--fake-sigma', 'inf', '--gan-sigma', 'inf')   # our Presto-S recipe
+P_INF_FLAGS = ('--lr-gen', '1e-4', '--lr-fake', '1e-4', '--dmd-sigma', 'inf', '--fake-sigma', 'inf', '--gan-sigma', 'inf')   # p_inf for DMD, fake, GAN
+PRESTO_S_FLAGS = (*P_INF_FLAGS, '--gen-sigmas', '80')        # our Presto-S recipe: and the generator trained at sigma_max only
 
 def reproduce_plan(recipe: str = 'cpu') -> list[Stage]:
     "The stages of `presto reproduce RECIPE`, in order."
@@ -205,7 +206,7 @@ def reproduce_plan(recipe: str = 'cpu') -> list[Stage]:
             Stage('base', ('train', *p['base']), ck(f'base_{m}')),
             Stage('embedder', ('train-embedder', *p['embedder']), ck('embedder')),
             Stage('presto-s', ('distill', *p['distill'], *PRESTO_S_FLAGS), ck(f'presto_s_{m}')),
-            Stage('dmd', ('distill', '--method', 'dmd', *p['distill'], *PRESTO_S_FLAGS), ck(f'dmd_{m}')),
+            Stage('dmd', ('distill', '--method', 'dmd', *p['distill'], *P_INF_FLAGS), ck(f'dmd_{m}')),
             Stage('dmd2', ('distill', '--method', 'dmd2', *p['distill'], '--lr-gen', '1e-4', '--lr-fake', '1e-4'), ck(f'dmd2_{m}')),
             Stage('presto-l', ('layerdrop', *p['layerdrop'], '--teacher', '0', '--denoise', '1'), ck(f'presto_l_{m}')),
             Stage('ase', ('layerdrop', '--method', 'ase', *p['layerdrop']), ck(f'ase_{m}')),

@@ -90,3 +90,75 @@ def test_method_presets_and_flags():
     assert distill_config(p.parse_args(['--method', 'dmd'])).gan is False
     assert distill_config(p.parse_args(['--method', 'dmd', '--gan'])).gan is True
     assert distill_config(p.parse_args([])) == PRESETS['presto-s'].__class__(**{**PRESETS['presto-s'].__dict__, 'seed': 0})
+
+def test_p_train_option():
+    import math
+    from presto.dmd import PrestoSConfig, train_levels
+    assert train_levels(PrestoSConfig(), 4.94).P_mean == -1.2
+    assert train_levels(PrestoSConfig(p_train='data'), 5.).P_mean == pytest.approx(-1.2 + math.log(10))
+    with pytest.raises(ValueError, match="p_train='x'; allowed: edm, data"): PrestoSConfig(p_train='x')
+
+# 2 processes (gloo on CPU) against 1, at the same global batch
+
+def _data():
+    g = torch.Generator().manual_seed(0)
+    latents, states = torch.randn(32, 16, 16, generator=g), torch.randn(32, 3, 384, generator=g)
+    return latents, {'states': states, 'mask': torch.ones(32, 3, dtype=torch.bool), 'pooled': states.mean(1)}
+
+def _base():
+    from presto.dit import make_denoiser
+    torch.manual_seed(0)
+    m = make_denoiser('tiny', 1.0)
+    with torch.no_grad():
+        for p in m.parameters(): p.add_(0.05 * torch.randn(p.shape))
+    return m
+
+def _cfg():
+    from presto.dmd import PrestoSConfig
+    return PrestoSConfig(steps=3, batch_size=8, gen_every=1, bf16=False, log_every=1, ckpt_every=3, lr_gen=1e-3, lr_fake=1e-3)
+
+def _rank(rank: int, world: int, tmp: str):
+    from safetensors.torch import save_file
+    from presto.dmd import train_presto_s
+    torch.set_num_threads(1)
+    torch.distributed.init_process_group('gloo', init_method=f'file://{tmp}/rendezvous', rank=rank, world_size=world)
+    try:
+        m = train_presto_s(_base(), *_data(), Path(tmp) / 'ddp', _cfg(), progress=False)
+        save_file({k: v.contiguous() for k, v in m.state_dict().items()}, f'{tmp}/rank{rank}.safetensors')
+    finally: torch.distributed.destroy_process_group()
+
+def test_two_processes_match_one(tmp_path):
+    """Presto-S on 2 processes: the ranks end identical, and every logged term of the first update (fake score, discriminator,
+    generator) matches 1 process on the same global batch; later ones agree up to Adam's amplified float rounding."""
+    import torch.multiprocessing as mp
+    from safetensors.torch import load_file
+    from presto.dmd import train_presto_s
+    mp.spawn(_rank, args=(2, str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = load_file(str(tmp_path / 'rank0.safetensors')), load_file(str(tmp_path / 'rank1.safetensors'))
+    assert all(torch.equal(r0[k], r1[k]) for k in r0), 'ranks hold different weights'
+    one = train_presto_s(_base(), *_data(), tmp_path / 'single', _cfg(), progress=False)
+    read = lambda d: [json.loads(l) for l in (tmp_path / d / 'metrics.jsonl').read_text().splitlines()]
+    ddp, single = read('ddp'), read('single')
+    assert [r['step'] for r in ddp] == [r['step'] for r in single] == [1, 2, 3]
+    assert {'fake_loss', 'd_loss', 'dmd_loss', 'g_loss', 'gen_grad_norm'} <= set(ddp[0])
+    for k in ddp[0]: assert ddp[0][k] == pytest.approx(single[0][k], rel=1e-4, abs=1e-6), k
+    for a, b in zip(ddp, single): assert a['fake_loss'] == pytest.approx(b['fake_loss'], rel=5e-2)
+    init = _base().state_dict()
+    moved = lambda prefix: max((r0[prefix + k] - v).abs().max().item() for k, v in init.items())
+    assert moved('gen.') > 1e-4 and moved('fake.') > 1e-4 and all(torch.equal(r0['real.' + k], v) for k, v in init.items())
+    diff = max((r0[k] - v).abs().max().item() for k, v in one.state_dict().items() if k.startswith('gen.'))
+    assert diff < _cfg().lr_gen, f'2 processes ended {diff:.2g} away from 1 process'   # Adam can turn rounding into steps of lr
+
+def test_distill_under_torchrun(tiny, tone_ds, tmp_path):
+    "`presto distill` launched by torchrun on 2 CPU processes: rank 0 encodes, logs and saves; the checkpoint records 2 processes."
+    import os, subprocess, sys
+    out = tmp_path / 'presto_s_ddp'
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2', '-m', 'presto.cli', 'distill',
+           '--base', str(tiny), '--dataset', str(tone_ds), '--autoencoder', AE, '--out', str(out), '--run-dir', str(tmp_path / 'run'),
+           '--steps', '2', '--batch-size', '2', '--gen-every', '1', '--log-every', '1', '--fp32']
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count('2 process(es)') == 1 and r.stdout.count('saved ') == 1       # one rank speaks
+    meta = json.loads(out.with_suffix('.json').read_text())
+    assert meta['config']['info']['processes'] == 2
+    assert [json.loads(l)['step'] for l in (tmp_path / 'run' / 'metrics.jsonl').read_text().splitlines()] == [1, 2]
