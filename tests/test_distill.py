@@ -100,18 +100,7 @@ def test_p_train_option():
 
 # 2 processes (gloo on CPU) against 1, at the same global batch
 
-def _data():
-    g = torch.Generator().manual_seed(0)
-    latents, states = torch.randn(32, 16, 16, generator=g), torch.randn(32, 3, 384, generator=g)
-    return latents, {'states': states, 'mask': torch.ones(32, 3, dtype=torch.bool), 'pooled': states.mean(1)}
-
-def _base():
-    from presto.dit import make_denoiser
-    torch.manual_seed(0)
-    m = make_denoiser('tiny', 1.0)
-    with torch.no_grad():
-        for p in m.parameters(): p.add_(0.05 * torch.randn(p.shape))
-    return m
+from ddp_toys import toy_data as _data, toy_base as _base
 
 def _cfg():
     from presto.dmd import PrestoSConfig
