@@ -213,6 +213,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'presto.dmd.gan_discriminator_loss': ('presto_s.html#gan_discriminator_loss', 'presto/dmd.py'),
                             'presto.dmd.gan_generator_loss': ('presto_s.html#gan_generator_loss', 'presto/dmd.py'),
                             'presto.dmd.generator_input_sigma': ('presto_s.html#generator_input_sigma', 'presto/dmd.py'),
+                            'presto.dmd.generator_inputs': ('presto_s.html#generator_inputs', 'presto/dmd.py'),
                             'presto.dmd.generator_update': ('presto_s.html#generator_update', 'presto/dmd.py'),
                             'presto.dmd.load_generator': ('presto_s.html#load_generator', 'presto/dmd.py'),
                             'presto.dmd.save_generator': ('presto_s.html#save_generator', 'presto/dmd.py'),

@@ -16,8 +16,8 @@ from .checkpoint import save_checkpoint, CheckpointError
 # %% auto #0
 __all__ = ['GAN_LOSSES', 'P_TRAINS', 'PRESETS', 'GENERATOR_SAMPLING', 'METHODS', 'dmd_direction', 'dmd_loss', 'DiscriminatorHead',
            'gan_generator_loss', 'gan_discriminator_loss', 'train_levels', 'PrestoSConfig', 'generator_input_sigma',
-           'features', 'PrestoS', 'average_gradients', 'fake_update', 'generator_update', 'train_presto_s',
-           'save_generator', 'load_generator', 'add_cli_args', 'distill_config', 'cli_main']
+           'features', 'PrestoS', 'generator_inputs', 'average_gradients', 'fake_update', 'generator_update',
+           'train_presto_s', 'save_generator', 'load_generator', 'add_cli_args', 'distill_config', 'cli_main']
 
 # %% ../nbs/09_presto_s.ipynb #e8f73748
 def dmd_direction(x_hat: Tensor, real: Tensor, fake: Tensor, eps: float = 1e-8) -> Tensor:
@@ -74,6 +74,7 @@ class PrestoSConfig:
     mix: float = 0.5            # probability of p_inf in a 'mix'
     p_train: str = 'edm'        # p_train's centre: 'edm' (ln sigma ~ N(-1.2, 1.2^2)) or 'data' (shifted by ln(sigma_data / 0.5))
     gen_sigmas: tuple = ()      # if set, generator inputs only at these levels (DMD2-style fixed grid), overriding gen_sigma
+    backsim: bool = False       # DMD2's backward simulation: the input at gen_sigmas[k] is the generator's own k-step sample, not noised data
     gan: bool = True            # add the GAN term
     gan_loss: str = 'lsgan'     # 'lsgan' (least squares) or 'ns' (non-saturating)
     nu1: float = 1e-2           # weight of the generator's GAN loss
@@ -97,6 +98,8 @@ class PrestoSConfig:
         if self.steps < 1 or self.batch_size < 1 or self.gen_every < 1: raise ValueError("steps, batch_size and gen_every must be >= 1")
         if not 0 <= self.mix <= 1: raise ValueError(f"mix must be in [0, 1], got {self.mix}")
         if any(s <= 0 for s in self.gen_sigmas): raise ValueError(f"gen_sigmas must be positive, got {self.gen_sigmas}")
+        if self.backsim and not (self.gen_sigmas and all(a > b for a, b in zip(self.gen_sigmas, self.gen_sigmas[1:]))):
+            raise ValueError(f"backsim needs gen_sigmas, the sampling levels from the highest down (e.g. 80,17.5,2.5,0.17), got {self.gen_sigmas}")
         for k in ('lr_gen', 'lr_fake', 'grad_clip'):
             if not getattr(self, k) > 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
         for k in ('cfg', 'nu1', 'nu2'):
@@ -166,6 +169,23 @@ def _shard_draws(x0: Tensor, cfg: PrestoSConfig, levels: NoiseLevels, gen: torch
         return s[mine].to(dev)
     return draw, lambda: torch.randn((n, *x0.shape[1:]), generator=gen)[mine].to(x0)
 
+def generator_inputs(m: PrestoS, x0: Tensor, cond: dict | None, draw, noise) -> tuple[Tensor, Tensor]:
+    """The generator's inputs and their levels `sigma (B,)`: real `x0` noised at levels from `draw('gen')`; or, with `cfg.backsim`,
+    where the multistep sampler over `cfg.gen_sigmas` stands after k of the generator's own steps from pure noise (no gradients)."""
+    sg = draw('gen')
+    if not m.cfg.backsim: return add_noise(x0, sg, noise()), sg
+    grid = torch.tensor(m.cfg.gen_sigmas, device=sg.device)
+    k = (sg[:, None] == grid).int().argmax(1)                              # each row's level index: its number of steps to take
+    x = grid[0] * noise()
+    with torch.no_grad():
+        for j in range(len(grid) - 1):
+            eps = noise()                                                   # drawn on every rank at every j: the shared `gen` stays in step
+            on = k > j
+            if not on.any(): continue
+            c = None if cond is None else {n: v[on] for n, v in cond.items()}
+            x[on] = m.gen(x[on], grid[j].expand(int(on.sum())), c).to(x) + grid[j + 1] * eps[on]
+    return x, sg
+
 def average_gradients(params: list, world: int):
     "Average `params`' gradients over the `world` processes (one all-reduce; a gradient a rank lacks counts as zero)."
     if world == 1: return
@@ -182,8 +202,8 @@ def fake_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generator, l
     cfg, dev = m.cfg, x0.device
     draw, noise = _shard_draws(x0, cfg, levels, gen, shard)
     with torch.no_grad():
-        sg = draw('gen')
-        x_hat = m.gen(add_noise(x0, sg, noise()), sg, cond)          # (B, C, T)
+        x_in, sg = generator_inputs(m, x0, cond, draw, noise)
+        x_hat = m.gen(x_in, sg, cond)                                # (B, C, T)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
         s = draw(cfg.fake_sigma)
         l_fake, _ = edm_loss(m.fake, x_hat, s, cond, m.fake.sigma_data, noise())
@@ -209,8 +229,8 @@ def generator_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generat
     cfg, dev = m.cfg, x0.device
     draw, noise = _shard_draws(x0, cfg, levels, gen, shard)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-        sg = draw('gen')
-        x_hat = m.gen(add_noise(x0, sg, noise()), sg, cond).float()  # (B, C, T)
+        x_in, sg = generator_inputs(m, x0, cond, draw, noise)
+        x_hat = m.gen(x_in, sg, cond).float()                        # (B, C, T)
         s = draw(cfg.dmd_sigma)
         xs = add_noise(x_hat.detach(), s, noise())
         with torch.no_grad(): real, fake = m.real_score(xs, s, cond).float(), m.fake(xs, s, cond).float()
@@ -322,6 +342,7 @@ def add_cli_args(p):
     for name in ('gen_sigma', 'dmd_sigma', 'fake_sigma', 'gan_sigma'):
         p.add_argument(f"--{name.replace('_', '-')}", choices=NOISE_DISTS, help="noise levels: train / inf / mix (default: the preset's)")
     p.add_argument('--gen-sigmas', type=_csv_floats, help="fixed generator input levels, e.g. 80 (default: the preset's)")
+    p.add_argument('--backsim', action=argparse.BooleanOptionalAction, help="generator inputs from its own steps over --gen-sigmas (default: the preset's)")
     p.add_argument('--p-train', choices=P_TRAINS, help="p_train: 'edm' or 'data' (moved to the latents' sigma_data; default: the preset's)")
     p.add_argument('--gan', action=argparse.BooleanOptionalAction, help="add the GAN term (default: the preset's)")
     p.add_argument('--gan-loss', choices=GAN_LOSSES, help="GAN loss (default: the preset's)")

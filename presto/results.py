@@ -193,7 +193,7 @@ RECIPES = {
                 distill=('--steps', '10000', '--batch-size', '64'), layerdrop=('--steps', '4000', '--batch-size', '128'), results=('--rounds', '10')),
 }
 P_INF_FLAGS = ('--lr-gen', '1e-4', '--lr-fake', '1e-4', '--dmd-sigma', 'inf', '--fake-sigma', 'inf', '--gan-sigma', 'inf')   # p_inf for DMD, fake, GAN
-PRESTO_S_FLAGS = (*P_INF_FLAGS, '--gen-sigmas', '80')        # our Presto-S recipe: and the generator trained at sigma_max only
+PRESTO_S_FLAGS = (*P_INF_FLAGS, '--gen-sigmas', '80,17.5,2.5,0.17', '--backsim')   # our Presto-S recipe: and the generator at the 4-step levels, backward simulation
 
 def reproduce_plan(recipe: str = 'cpu') -> list[Stage]:
     "The stages of `presto reproduce RECIPE`, in order."

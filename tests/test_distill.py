@@ -76,6 +76,8 @@ def test_eval_and_bench_base_vs_generator(generator, tiny, tone_ds, tmp_path):
     (['--cfg', '-1'], 'cfg must be >= 0, got -1.0'),
     (['--ema-decay', '1'], 'ema_decay must be in [0, 1), got 1.0'),
     (['--stop-at', '0'], "'0': not a positive integer"),
+    (['--backsim'], 'backsim needs gen_sigmas, the sampling levels from the highest down'),
+    (['--backsim', '--gen-sigmas', '2.5,80'], 'got (2.5, 80.0)'),
 ])
 def test_distill_errors(args, message, capsys):
     assert main(['distill', *args]) == 2
@@ -89,6 +91,8 @@ def test_method_presets_and_flags():
     assert c.gen_sigmas == (80.,) and c.gan_loss == 'ns' and c.gen_sigma == 'mix' and c.seed == 3   # the preset, one field replaced
     assert distill_config(p.parse_args(['--method', 'dmd'])).gan is False
     assert distill_config(p.parse_args(['--method', 'dmd', '--gan'])).gan is True
+    c = distill_config(p.parse_args(['--backsim', '--gen-sigmas', '80,2.5']))
+    assert c.backsim and c.gen_sigmas == (80., 2.5) and not distill_config(p.parse_args([])).backsim
     assert distill_config(p.parse_args([])) == PRESETS['presto-s'].__class__(**{**PRESETS['presto-s'].__dict__, 'seed': 0})
 
 def test_p_train_option():
@@ -102,30 +106,32 @@ def test_p_train_option():
 
 from ddp_toys import toy_data as _data, toy_base as _base
 
-def _cfg():
+def _cfg(backsim: bool = False):
     from presto.dmd import PrestoSConfig
-    return PrestoSConfig(steps=3, batch_size=8, gen_every=1, bf16=False, log_every=1, ckpt_every=3, lr_gen=1e-3, lr_fake=1e-3)
+    sim = {'gen_sigmas': (80., 2.5, 0.17), 'backsim': True} if backsim else {}       # backward simulation: masks and extra draws per rank
+    return PrestoSConfig(steps=3, batch_size=8, gen_every=1, bf16=False, log_every=1, ckpt_every=3, lr_gen=1e-3, lr_fake=1e-3, **sim)
 
-def _rank(rank: int, world: int, tmp: str):
+def _rank(rank: int, world: int, tmp: str, backsim: bool):
     from safetensors.torch import save_file
     from presto.dmd import train_presto_s
     torch.set_num_threads(1)
     torch.distributed.init_process_group('gloo', init_method=f'file://{tmp}/rendezvous', rank=rank, world_size=world)
     try:
-        m = train_presto_s(_base(), *_data(), Path(tmp) / 'ddp', _cfg(), progress=False)
+        m = train_presto_s(_base(), *_data(), Path(tmp) / 'ddp', _cfg(backsim), progress=False)
         save_file({k: v.contiguous() for k, v in m.state_dict().items()}, f'{tmp}/rank{rank}.safetensors')
     finally: torch.distributed.destroy_process_group()
 
-def test_two_processes_match_one(tmp_path):
+@pytest.mark.parametrize('backsim', [False, True])
+def test_two_processes_match_one(tmp_path, backsim):
     """Presto-S on 2 processes: the ranks end identical, and every logged term of the first update (fake score, discriminator,
     generator) matches 1 process on the same global batch; later ones agree up to Adam's amplified float rounding."""
     import torch.multiprocessing as mp
     from safetensors.torch import load_file
     from presto.dmd import train_presto_s
-    mp.spawn(_rank, args=(2, str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_rank, args=(2, str(tmp_path), backsim), nprocs=2, join=True)
     r0, r1 = load_file(str(tmp_path / 'rank0.safetensors')), load_file(str(tmp_path / 'rank1.safetensors'))
     assert all(torch.equal(r0[k], r1[k]) for k in r0), 'ranks hold different weights'
-    one = train_presto_s(_base(), *_data(), tmp_path / 'single', _cfg(), progress=False)
+    one = train_presto_s(_base(), *_data(), tmp_path / 'single', _cfg(backsim), progress=False)
     read = lambda d: [json.loads(l) for l in (tmp_path / d / 'metrics.jsonl').read_text().splitlines()]
     ddp, single = read('ddp'), read('single')
     assert [r['step'] for r in ddp] == [r['step'] for r in single] == [1, 2, 3]
