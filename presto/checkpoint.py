@@ -22,8 +22,15 @@ class CheckpointError(ValueError):
 def _umask() -> int:
     mask = os.umask(0); os.umask(mask); return mask
 
+def _fsync_dir(folder):   # make a rename in `folder` durable (no-op where directories cannot be opened)
+    try: fd = os.open(folder, os.O_RDONLY)
+    except OSError: return
+    try: os.fsync(fd)
+    except OSError: pass
+    finally: os.close(fd)
+
 class atomic_write:
-    "Context manager: yields a temp path beside `path`; on success `os.replace`s it onto `path`, on error removes it."
+    "Context manager: yields a temp path beside `path`; on success fsyncs it and `os.replace`s it onto `path`, on error removes it."
     def __init__(self, path, suffix: str = ''):  # path: final file; suffix: temp-file suffix (some writers need it)
         self.path = Path(path)
         self.suffix = suffix or self.path.suffix
@@ -38,7 +45,9 @@ class atomic_write:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             os.chmod(self.tmp, 0o666 & ~_umask())                               # mkstemp makes 0600 files; use the usual mode
+            with open(self.tmp, 'rb+') as f: os.fsync(f.fileno())               # the bytes are on disk before the name moves
             os.replace(self.tmp, self.path)
+            _fsync_dir(self.path.parent)
         else: self.tmp.unlink(missing_ok=True)
         return False
 
@@ -49,15 +58,38 @@ def checkpoint_paths(stem) -> tuple[Path, Path]:
     if stem.suffix in ('.safetensors', '.json'): stem = stem.with_suffix('')
     return stem.with_name(stem.name + '.safetensors'), stem.with_name(stem.name + '.json')
 
+def _pending(w_path: Path, sha: str) -> Path: return w_path.with_name(f"{w_path.stem}.pending-{sha[:16]}.safetensors")
+
+_crash_at = None   # tests only: a callable run at each numbered point of a save (to kill the process inside the window)
+
+def _point(i: int):
+    if _crash_at is not None: _crash_at(i)
+
+def _settle(w_path: Path, c_path: Path):
+    "Finish a save a crash interrupted after its commit (step 3), then remove what interrupted saves left behind."
+    try: sha = json.loads(c_path.read_text()).get('sha256') if c_path.is_file() else None
+    except (ValueError, OSError, AttributeError, RecursionError): sha = None
+    if sha and _pending(w_path, sha).is_file(): os.replace(_pending(w_path, sha), w_path)
+    for pattern in (f"{w_path.stem}.pending-*.safetensors", f".{w_path.name}.*.tmp*", f".{c_path.name}.*.tmp*"):
+        for p in w_path.parent.glob(pattern): p.unlink(missing_ok=True)
+
 def save_checkpoint(stem, tensors: dict[str, Tensor], config: dict, *, kind: str, dtype: torch.dtype | None = None) -> Path:
-    "Write `stem.safetensors` (tensors, floats cast to `dtype` if given) and `stem.json` (`config` + kind + sha256), atomically."
+    "Write `stem.safetensors` (tensors, floats cast to `dtype` if given) and `stem.json` (`config` + kind + sha256) as one atomic write."
     w_path, c_path = checkpoint_paths(stem)
     cast = lambda t: t.to(dtype) if dtype is not None and t.is_floating_point() else t
-    with atomic_write(w_path) as tmp:
+    meta = {'kind': kind, 'format': 'presto-checkpoint-1', 'weights': w_path.name, 'sha256': None, 'config': config}
+    json.dumps(meta, default=_json_default)                                  # an unserialisable config fails before any write
+    w_path.parent.mkdir(parents=True, exist_ok=True)
+    _settle(w_path, c_path)
+    writer = atomic_write(w_path)
+    with writer as tmp:                                                      # 1: the weights, under a pending name
         save_file({k: cast(v.detach()).contiguous().cpu() for k, v in tensors.items()}, str(tmp))
-        sha = _file_sha256(tmp)
-    meta = {'kind': kind, 'format': 'presto-checkpoint-1', 'weights': w_path.name, 'sha256': sha, 'config': config}
-    with atomic_write(c_path) as tmp: tmp.write_text(json.dumps(meta, indent=1, default=_json_default))
+        meta['sha256'] = _file_sha256(tmp); _point(0)
+        writer.path = pending = _pending(w_path, meta['sha256'])
+    _point(1)
+    with atomic_write(c_path) as tmp: tmp.write_text(json.dumps(meta, indent=1, default=_json_default))   # 2: the commit
+    _point(2)
+    os.replace(pending, w_path); _fsync_dir(w_path.parent)    # 3: the pending weights take the usual name
     return w_path
 
 def _file_sha256(p) -> str:
@@ -74,18 +106,26 @@ def _json_default(o):   # Paths, tensors, dtypes and numpy scalars in configs
     raise TypeError(f"checkpoint config value of type {type(o).__name__} is not JSON serialisable: {o!r}")
 
 # %% ../nbs/90_checkpoint.ipynb #936b47aa
+def _read_json(path: Path, what: str = 'checkpoint config'):
+    "Parse `path` as JSON, turning every way it can be unreadable into a `CheckpointError` that names the file."
+    try: return json.loads(path.read_text(encoding='utf-8'))
+    except UnicodeDecodeError as e: raise CheckpointError(f"{path}: {what} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except json.JSONDecodeError as e: raise CheckpointError(f"{path}: not valid JSON ({e})") from None
+    except RecursionError: raise CheckpointError(f"{path}: {what} is nested too deeply to be a presto config") from None
+
 def load_checkpoint(stem, *, kind: str | None = None, device='cpu', dtype: torch.dtype | None = None) -> tuple[dict[str, Tensor], dict]:
     "Read `(tensors, config)` from `stem`, checking the pair matches (sha256) and, if given, that it is a `kind` checkpoint."
     w_path, c_path = checkpoint_paths(stem)
-    for p in (w_path, c_path):
-        if not p.is_file(): raise CheckpointError(f"checkpoint file not found: {p} (a checkpoint is NAME.safetensors + NAME.json)")
-    try: meta = json.loads(c_path.read_text())
-    except json.JSONDecodeError as e: raise CheckpointError(f"{c_path}: not valid JSON ({e})") from None
-    if not isinstance(meta, dict) or meta.get('format') != 'presto-checkpoint-1' or 'config' not in meta:
-        raise CheckpointError(f"{c_path}: not a presto checkpoint config (expected format 'presto-checkpoint-1' with a 'config')")
+    if not c_path.is_file(): raise CheckpointError(f"checkpoint file not found: {c_path} (a checkpoint is NAME.safetensors + NAME.json)")
+    meta = _read_json(c_path)
+    if not isinstance(meta, dict) or meta.get('format') != 'presto-checkpoint-1' or not isinstance(meta.get('config'), dict):
+        raise CheckpointError(f"{c_path}: not a presto checkpoint config (expected format 'presto-checkpoint-1' with a 'config' object)")
     if kind is not None and meta.get('kind') != kind:
         raise CheckpointError(f"{w_path} is a {meta.get('kind')!r} checkpoint, but a {kind!r} checkpoint was expected")
-    if meta.get('sha256') != _file_sha256(w_path):
+    sha = meta.get('sha256')
+    if isinstance(sha, str) and _pending(w_path, sha).is_file(): w_path = _pending(w_path, sha)   # a save committed, not yet renamed
+    if not w_path.is_file(): raise CheckpointError(f"checkpoint file not found: {w_path} (a checkpoint is NAME.safetensors + NAME.json)")
+    if sha != _file_sha256(w_path):
         raise CheckpointError(f"{w_path}: weights do not match {c_path.name} (sha256 differs): the pair is from different saves")
     try: tensors = load_file(str(w_path), device=str(device))
     except (SafetensorError, OSError) as e: raise CheckpointError(f"{w_path}: unreadable safetensors file ({e})") from None
