@@ -129,7 +129,10 @@ def output_path(path) -> Path:
     "`path` made ready to write before any work: parent folders created, and not an existing folder"
     path = Path(path)
     if path.is_dir(): raise IsADirectoryError(f"{path} is a folder; give a file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_file(): raise ValueError(f"{path} is not a regular file (a device or a socket?): give a file name")
+    try: path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise PermissionError(f"cannot create the folder {path.parent} for {path.name}: {e.strerror}") from None
+    if not os.access(path.parent, os.W_OK): raise PermissionError(f"{path.parent} is not writable: cannot write {path.name} there")
     return path
 
 # %% ../nbs/99_cli.ipynb #3b0c2b0b

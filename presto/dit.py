@@ -44,7 +44,7 @@ class DiTConfig:
         if self.extra_cond_dim < 0: raise DiTError(f"extra_cond_dim must be >= 0, got {self.extra_cond_dim}")
 
 PRESETS = {'tiny':  DiTConfig(width=64, depth=4, heads=4),     # tests and lessons: runs in milliseconds
-           'small': DiTConfig(width=128, depth=12, heads=2),   # the CPU reference model (~5.5M params, head dim 64)
+           'small': DiTConfig(width=160, depth=8, heads=2),    # the CPU reference model (~5.5M params, head dim 80; see Choosing the CPU preset)
            'base':  DiTConfig(width=512, depth=16, heads=8),   # GPU
            'large': DiTConfig(width=768, depth=24, heads=12)}  # GPU
 
@@ -172,8 +172,9 @@ def _embed(self: DiT, x: Tensor, c_noise: Tensor, cond: dict | None, extra: Tens
     self._check_latents(x)
     if cond is None: cond = null_cond(x.shape[0], 1, self.cfg.text_dim, device=x.device, dtype=self.x_embed.weight.dtype)
     p, N, D = self.cfg.patch, x.shape[2] // self.cfg.patch, self.cfg.width
-    h = self.x_embed(patchify(x, p)) + pos_encoding(N, D, x.device)                      # (B, N, D)
-    c = self.sigma_mlp(sinusoidal(c_noise, self.cfg.fourier_dim, 1., 1000.))             # (B, D)
+    dt = self.x_embed.weight.dtype                                                        # fp32 features into a bf16/fp16 model
+    h = self.x_embed(patchify(x, p)) + pos_encoding(N, D, x.device).to(dt)               # (B, N, D)
+    c = self.sigma_mlp(sinusoidal(c_noise, self.cfg.fourier_dim, 1., 1000.).to(dt))      # (B, D)
     c = c + self.pooled_embed(cond['pooled'])                                             # (B, D)
     if extra is not None: c = c + self._extra(extra)                                      # (B, D)
     return h, c, self.text_norm(cond['states']), cond['mask'].bool()

@@ -10,14 +10,15 @@ from pathlib import Path
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, sample_sigma, add_noise, edm_loss, guided, append_dims
+from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, sample_sigma, add_noise, edm_loss, guided, append_dims, multistep_sigmas
 from .checkpoint import save_checkpoint, CheckpointError
 
 # %% auto #0
-__all__ = ['GAN_LOSSES', 'P_TRAINS', 'PRESETS', 'GENERATOR_SAMPLING', 'METHODS', 'dmd_direction', 'dmd_loss', 'DiscriminatorHead',
-           'gan_generator_loss', 'gan_discriminator_loss', 'train_levels', 'PrestoSConfig', 'generator_input_sigma',
-           'features', 'PrestoS', 'generator_inputs', 'average_gradients', 'fake_update', 'generator_update',
-           'train_presto_s', 'save_generator', 'load_generator', 'add_cli_args', 'distill_config', 'cli_main']
+__all__ = ['GAN_LOSSES', 'P_TRAINS', 'GRID4', 'PRESETS', 'GENERATOR_SAMPLING', 'METHODS', 'dmd_direction', 'dmd_loss',
+           'DiscriminatorHead', 'gan_generator_loss', 'gan_discriminator_loss', 'train_levels', 'PrestoSConfig',
+           'generator_input_sigma', 'features', 'PrestoS', 'generator_inputs', 'average_gradients', 'fake_update',
+           'generator_update', 'train_presto_s', 'save_generator', 'load_generator', 'add_cli_args', 'distill_config',
+           'cli_main']
 
 # %% ../nbs/09_presto_s.ipynb #e8f73748
 def dmd_direction(x_hat: Tensor, real: Tensor, fake: Tensor, eps: float = 1e-8) -> Tensor:
@@ -106,9 +107,12 @@ class PrestoSConfig:
             if not getattr(self, k) >= 0: raise ValueError(f"{k} must be >= 0, got {getattr(self, k)}")
         if not 0 <= self.ema_decay < 1: raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
+GRID4 = tuple(round(s, 4) for s in multistep_sigmas(4)[:-1].tolist())   # the levels of 4-step sampling: 80, 17.53, 2.515, 0.1698
+
 PRESETS = {'presto-s': PrestoSConfig(),
            'dmd': PrestoSConfig(gan=False),                                                 # DMD without the GAN term
-           'dmd2': PrestoSConfig(gen_sigmas=(80.,), dmd_sigma='inf', fake_sigma='inf', gan_sigma='inf', gan_loss='ns')}  # DMD2-style
+           # DMD2-style: a fixed 4-step grid with backward simulation, so each level its 4-step sampling queries was trained at
+           'dmd2': PrestoSConfig(gen_sigmas=GRID4, backsim=True, dmd_sigma='inf', fake_sigma='inf', gan_sigma='inf', gan_loss='ns')}
 
 # %% ../nbs/09_presto_s.ipynb #5f72a0b1
 def _draw(n, dist, cfg: PrestoSConfig, levels: NoiseLevels, gen: torch.Generator, device) -> Tensor:
@@ -169,11 +173,15 @@ def _shard_draws(x0: Tensor, cfg: PrestoSConfig, levels: NoiseLevels, gen: torch
         return s[mine].to(dev)
     return draw, lambda: torch.randn((n, *x0.shape[1:]), generator=gen)[mine].to(x0)
 
-def generator_inputs(m: PrestoS, x0: Tensor, cond: dict | None, draw, noise) -> tuple[Tensor, Tensor]:
-    """The generator's inputs and their levels `sigma (B,)`: real `x0` noised at levels from `draw('gen')`; or, with `cfg.backsim`,
-    where the multistep sampler over `cfg.gen_sigmas` stands after k of the generator's own steps from pure noise (no gradients)."""
+def generator_inputs(m: PrestoS, x0: Tensor, cond: dict | None, draw, noise, sigma_max: float = NoiseLevels.sigma_max) -> tuple[Tensor, Tensor]:
+    """The generator's inputs and their levels `sigma (B,)`: real `x0` noised at levels from `draw('gen')`, pure noise at `sigma_max`
+    (as at inference); or, with `cfg.backsim`, where the multistep sampler over `cfg.gen_sigmas` stands after k of the
+    generator's own steps from pure noise (no gradients)."""
     sg = draw('gen')
-    if not m.cfg.backsim: return add_noise(x0, sg, noise()), sg
+    if not m.cfg.backsim:
+        x = add_noise(x0, sg, noise())
+        top = sg >= sigma_max                                              # sampling starts from sigma_max * eps: no trace of x0
+        return torch.where(append_dims(top, x.ndim), x - x0, x), sg
     grid = torch.tensor(m.cfg.gen_sigmas, device=sg.device)
     k = (sg[:, None] == grid).int().argmax(1)                              # each row's level index: its number of steps to take
     x = grid[0] * noise()
@@ -202,7 +210,7 @@ def fake_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generator, l
     cfg, dev = m.cfg, x0.device
     draw, noise = _shard_draws(x0, cfg, levels, gen, shard)
     with torch.no_grad():
-        x_in, sg = generator_inputs(m, x0, cond, draw, noise)
+        x_in, sg = generator_inputs(m, x0, cond, draw, noise, levels.sigma_max)
         x_hat = m.gen(x_in, sg, cond)                                # (B, C, T)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
         s = draw(cfg.fake_sigma)
@@ -229,11 +237,12 @@ def generator_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generat
     cfg, dev = m.cfg, x0.device
     draw, noise = _shard_draws(x0, cfg, levels, gen, shard)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-        x_in, sg = generator_inputs(m, x0, cond, draw, noise)
+        x_in, sg = generator_inputs(m, x0, cond, draw, noise, levels.sigma_max)
         x_hat = m.gen(x_in, sg, cond).float()                        # (B, C, T)
         s = draw(cfg.dmd_sigma)
         xs = add_noise(x_hat.detach(), s, noise())
-        with torch.no_grad(): real, fake = m.real_score(xs, s, cond).float(), m.fake(xs, s, cond).float()
+        with torch.no_grad(), torch.autocast(dev.type, enabled=False):   # fp32: their difference is the gradient, bf16 would drown it
+            real, fake = m.real_score(xs, s, cond).float(), m.fake(xs, s, cond).float()
         g = dmd_direction(x_hat.detach(), real, fake)
         l_dmd = dmd_loss(x_hat, g)
         loss, logs = l_dmd, {'dmd_loss': l_dmd.item(), 'dmd_grad_norm': g.flatten(1).norm(dim=1).mean().item(),
@@ -308,7 +317,7 @@ def save_generator(m: PrestoS, stem, cfg: PrestoSConfig, *, method: str = 'prest
     "Save the EMA generator of `m` as a `presto-s` checkpoint (weights in `dtype`), with its config and default sampling."
     g = m.gen_ema
     return save_checkpoint(stem, g.state_dict(), {'dit': asdict(g.net.cfg), 'sigma_data': g.sigma_data, 'method': method,
-                                                  'presto_s': asdict(cfg), 'sampling': GENERATOR_SAMPLING, 'info': info or {}},
+                                                  'latent_scale': g.latent_scale, 'presto_s': asdict(cfg), 'sampling': GENERATOR_SAMPLING, 'info': info or {}},
                            kind='presto-s', dtype=dtype)
 
 def load_generator(stem, device='cpu', dtype=torch.float32) -> EDMDenoiser:
@@ -388,13 +397,14 @@ def cli_main(args, settings) -> int:
     name = 'presto_ls' if layers is not None else args.method.replace('-', '_')
     out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{name}_{preset}"
     run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
-    sd = latent_sigma_data(ae_stem)                                                    # checked before the (slow) encoding
+    sd = latent_sigma_data(ae_stem) * base.latent_scale                                # checked before the (slow) encoding
     if abs(sd - base.sigma_data) > 1e-3 * sd:
-        raise CheckpointError(f"{base_stem} was trained on latents with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s have {sd:.4f}")
+        raise CheckpointError(f"{base_stem} was trained on data with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s latents scaled by {base.latent_scale:.4g} have {sd:.4f}")
     cache = encode_dataset(dataset, ae_stem) if rank == 0 else None                    # rank 0 encodes; the others receive it
     if world > 1:
         box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
     tr = LatentDataset(cache, 'train')
+    tr.latents = tr.latents * base.latent_scale                                        # the base's data (00_edm: the noise ladder)
     if rank == 0: print(f"# presto distill --method {args.method}{f' --layers {layers_stem}' if layers is not None else ''}: {base_stem} "
                         f"on {len(tr)} clips, {cfg}, {world} process(es) on {device}; run in {run_dir}")
     on_log = None

@@ -12,11 +12,11 @@ from torch import nn, Tensor
 from tqdm.auto import trange
 
 # %% auto #0
-__all__ = ['NOISE_DISTS', 'SAMPLERS', 'append_dims', 'add_noise', 'edm_precond', 'EDMDenoiser', 'loss_weight', 'edm_loss',
-           'NoiseLevels', 'karras_sigma', 'sample_p_train', 'sample_p_inf', 'sample_sigma', 'check_sigmas',
-           'karras_sigmas', 'cat_cond', 'cfg', 'guided', 'GaussianToy', 'sample_euler', 'sample_heun',
-           'sample_dpmpp_2m', 'sample_multistep', 'multistep_sigmas', 'get_sampler', 'sampler_sigmas', 'nfe',
-           'sampler_error_table', 'format_table']
+__all__ = ['NOISE_DISTS', 'EDM_SIGMA_DATA', 'SAMPLERS', 'append_dims', 'add_noise', 'edm_precond', 'EDMDenoiser', 'loss_weight',
+           'edm_loss', 'NoiseLevels', 'karras_sigma', 'sample_p_train', 'sample_p_inf', 'sample_sigma',
+           'latent_scale_for', 'check_sigmas', 'karras_sigmas', 'cat_cond', 'cfg', 'guided', 'GaussianToy',
+           'sample_euler', 'sample_heun', 'sample_dpmpp_2m', 'sample_multistep', 'multistep_sigmas', 'get_sampler',
+           'sampler_sigmas', 'nfe', 'sampler_error_table', 'format_table']
 
 # %% ../nbs/00_edm.ipynb #558d6586
 def append_dims(x: Tensor, ndim: int) -> Tensor:
@@ -42,9 +42,11 @@ def edm_precond(sigma: Tensor, sigma_data: float) -> tuple[Tensor, Tensor, Tenso
 # %% ../nbs/00_edm.ipynb #b826281a
 class EDMDenoiser(nn.Module):
     "Wrap a raw network `F(x_in, c_noise, cond, **kw)` as the preconditioned denoiser `D(x, sigma, cond)`."
-    def __init__(self, net: nn.Module, sigma_data: float):  # net: raw network; sigma_data: data std
+    def __init__(self, net: nn.Module,        # raw network F
+                 sigma_data: float,           # std of the data the model sees
+                 latent_scale: float = 1.0):  # the data = latent_scale * autoencoder latents (see "The noise ladder")
         super().__init__()
-        self.net, self.sigma_data = net, float(sigma_data)
+        self.net, self.sigma_data, self.latent_scale = net, float(sigma_data), float(latent_scale)
 
     def forward(self, x: Tensor, sigma: Tensor, cond=None, **kw) -> Tensor:  # x: (B, C, T); sigma: (B,)
         c_skip, c_out, c_in, c_noise = edm_precond(append_dims(sigma.to(x.dtype), x.ndim), self.sigma_data)
@@ -108,6 +110,14 @@ def sample_sigma(n: int, dist: str = 'train', levels: NoiseLevels = NoiseLevels(
     use_inf = torch.rand(n, generator=generator, device=device) < mix
     tr = sample_p_train(n, levels, generator=generator, device=device)
     return torch.where(use_inf, sample_p_inf(n, levels, generator=generator, device=device), tr)
+
+# %% ../nbs/00_edm.ipynb #5f9e809b
+EDM_SIGMA_DATA = 0.5   # the data std EDM's published constants (P_mean, sigma_min, sigma_max) were tuned for
+
+def latent_scale_for(latent_std: float, target: float = EDM_SIGMA_DATA) -> float:
+    "The factor `s` that maps latents of std `latent_std` to data of std `target`, where EDM's constants hold."
+    if not (math.isfinite(latent_std) and latent_std > 0): raise ValueError(f"latent std must be finite and > 0, got {latent_std}")
+    return target / latent_std
 
 # %% ../nbs/00_edm.ipynb #0e86a0ad
 def check_sigmas(sigmas: Tensor) -> Tensor:

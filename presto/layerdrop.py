@@ -226,7 +226,9 @@ def from_base(base: EDMDenoiser, cfg: LayerDropConfig = LayerDropConfig(), table
         raise LayerDropError(f"base weights do not fit: missing {missing}, unexpected {unexpected}")
     if net.extra_embed is not None:
         nn.init.zeros_(net.extra_embed.weight); nn.init.zeros_(net.extra_embed.bias)
-    return LayerDropDenoiser(net, base.sigma_data, cfg, table).to(p.device)
+    model = LayerDropDenoiser(net, base.sigma_data, cfg, table).to(p.device)
+    model.latent_scale = getattr(base, 'latent_scale', 1.0)                  # the same data as the base's
+    return model
 
 # %% ../nbs/10_presto_l.ipynb #ffe4bf5b
 def self_teacher_loss(student: Tensor, teacher: Tensor, sigma: Tensor, sigma_data: float) -> Tensor:
@@ -325,7 +327,7 @@ def save_layerdrop(model: LayerDropDenoiser, stem, *, method: str = 'presto-l', 
     "Save `model` (usually the EMA) as a `presto-l` checkpoint with its config and default sampling at `budget`."
     fit_drop(sampler_sigmas_for(LAYERDROP_SAMPLING), model.net.cfg.depth, budget, **model.ld.schedule())   # fails early on a bad budget
     return save_checkpoint(stem, model.state_dict(), {'dit': asdict(model.net.cfg), 'sigma_data': model.sigma_data, 'method': method,
-                                                      'layerdrop': asdict(model.ld), 'sampling': {**LAYERDROP_SAMPLING, 'budget': budget},
+                                                      'latent_scale': model.latent_scale, 'layerdrop': asdict(model.ld), 'sampling': {**LAYERDROP_SAMPLING, 'budget': budget},
                                                       'info': info or {}}, kind='presto-l', dtype=dtype)
 
 def load_layerdrop(stem, device='cpu', dtype=torch.float32, *, kind: str = 'presto-l') -> LayerDropDenoiser:
@@ -409,13 +411,14 @@ def cli_main(args, settings) -> int:
     ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
     out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{args.method.replace('-', '_')}_{preset}"
     run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
-    sd = latent_sigma_data(ae_stem)
+    sd = latent_sigma_data(ae_stem) * base.latent_scale
     if abs(sd - base.sigma_data) > 1e-3 * sd:
-        raise CheckpointError(f"{base_stem} was trained on latents with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s have {sd:.4f}")
+        raise CheckpointError(f"{base_stem} was trained on data with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s latents scaled by {base.latent_scale:.4g} have {sd:.4f}")
     cache = encode_dataset(dataset, ae_stem) if rank == 0 else None
     if world > 1:
         box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
     tr = LatentDataset(cache, 'train')
+    tr.latents = tr.latents * base.latent_scale                                        # the base's data (00_edm: the noise ladder)
     table = hidden_std_table(base, tr.latents, tr.text) if cfg.rescale != 'none' else None
     if rank == 0: print(f"# presto layerdrop --method {args.method}: {base_stem} on {len(tr)} clips, {cfg}, "
                         f"{world} process(es) on {device}; run in {run_dir}")

@@ -22,8 +22,9 @@ __all__ = ['ATTRIBUTES', 'MENTION_OF', 'gaussian_stats', 'frechet_gaussians', 'f
            'attribute_labels', 'embedder_loss', 'train_embedder', 'save_embedder', 'Embedder', 'load_embedder', 'embed',
            'MelStatsEmbedder', 'mel_stats_embedder', 'LaionClapEmbedder', 'load_any_embedder', 'load_split',
            'add_noise_snr', 'lowpass', 'prompt_attributes', 'attribute_accuracy', 'measure_latency', 'Reference',
-           'reference_set', 'score', 'evaluate', 'embedder_report', 'embedder_add_cli_args', 'embedder_cli_main',
-           'speedups', 'eval_add_cli_args', 'eval_cli_main', 'bench_add_cli_args', 'bench_cli_main', 'operating_point']
+           'reference_set', 'score', 'evaluate', 'metric_floor', 'with_excess', 'embedder_report',
+           'embedder_add_cli_args', 'embedder_cli_main', 'speedups', 'eval_add_cli_args', 'eval_cli_main',
+           'bench_add_cli_args', 'bench_cli_main', 'operating_point']
 
 # %% ../nbs/08_eval.ipynb #e950add0
 def gaussian_stats(x) -> tuple[np.ndarray, np.ndarray]:
@@ -36,9 +37,15 @@ def frechet_gaussians(mu1, s1, mu2, s2) -> float:
     "Fréchet distance between N(mu1, s1) and N(mu2, s2)."
     from scipy import linalg
     covmean = linalg.sqrtm(s1 @ s2)
-    if not np.isfinite(covmean).all():                                         # near-singular product: regularise
+    if not np.isfinite(covmean).all() or _imag_share(covmean) > 1e-3:         # near-singular product: regularise
         eps = 1e-6 * np.eye(len(s1)); covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
+    if not np.isfinite(covmean).all() or _imag_share(covmean) > 1e-3:
+        raise ValueError(f"Fréchet distance: the square root of the covariance product is not real (imaginary part "
+                         f"{_imag_share(covmean):.2g} of its scale): too few embeddings for their dimension?")
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real))
+
+def _imag_share(m) -> float:   # the largest imaginary part of matrix `m` relative to its largest entry
+    m = np.asarray(m); return float(np.abs(m.imag).max() / max(np.abs(m).max(), 1e-300)) if np.iscomplexobj(m) else 0.
 
 def frechet_distance(real, fake) -> float:
     "FAD-style Fréchet distance between Gaussians fitted to embeddings `real` and `fake`, each `(n, d)`."
@@ -375,6 +382,31 @@ def evaluate(pipe, embedder, ref: Reference, *, sampler: str | None = None, step
             'blocks': float(np.mean(blocks)), 'n': len(prompts),
             **m, 'gen_s_per_clip': gen_s / len(prompts)}
 
+# %% ../nbs/08_eval.ipynb #d132c5d2
+def metric_floor(embedder, ref: Reference, dataset_dir, n: int | None = None, *, split: str = 'train', resamples: int = 5,
+                 seed: int = 0) -> dict:
+    "Real against real at the evaluation's size: `resamples` disjoint random sets of `n` clips of `split` scored against `ref`."
+    from presto.data import read_manifest
+    n = n or len(ref.prompts)
+    rows = read_manifest(dataset_dir, split)
+    if len(rows) < n * resamples: raise ValueError(f"the floor needs {n * resamples} clips of split {split!r} ({resamples} x {n}), it has {len(rows)}")
+    import soundfile as sf
+    pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))[:n * resamples].tolist()
+    read = lambda j: torch.from_numpy(sf.read(Path(dataset_dir) / rows[j]['audio'], dtype='int16')[0])
+    wav = torch.stack([read(j) for j in pick]).float() / 32768                      # (n * resamples, N)
+    draws = []
+    for r in range(resamples):
+        part = pick[r * n:(r + 1) * n]
+        sub = Reference(ref.audio_emb, [rows[j]['caption'] for j in part], [prompt_attributes(rows[j]) for j in part], ref.bandwidth)
+        draws.append(score(embedder, sub, wav[r * n:(r + 1) * n]))
+    keys = [k for k in draws[0] if k in ('fad', 'mmd', 'density', 'coverage', 'clap', 'attr_acc')]
+    return {'model': f'floor: real {split} vs reference', 'n': n, 'resamples': resamples,
+            **{k: float(np.mean([d[k] for d in draws])) for k in keys}, **{f'{k}_std': float(np.std([d[k] for d in draws])) for k in keys}}
+
+def with_excess(rows: list[dict], floor: dict) -> list[dict]:
+    "`rows` with `excess_fad` = FAD minus the floor's FAD (the part a model can still improve)."
+    return [{**r, 'excess_fad': r['fad'] - floor['fad']} for r in rows]
+
 # %% ../nbs/08_eval.ipynb #19e9ee2c
 def embedder_report(embedder, dataset_dir, split: str = 'test') -> dict:
     "Retrieval, CLAP score and attribute accuracy of `embedder` on the real clips and captions of `split`."
@@ -463,12 +495,15 @@ def eval_add_cli_args(p):
     p.add_argument('--n', type=positive_int, help='only the first N captions (default: all)')
     p.add_argument('--batch-size', type=positive_int, default=16, help='clips generated per pipeline call (default: 16)')
     p.add_argument('--no-latency', action='store_true', help='skip the batch-1 latency of each row')
+    p.add_argument('--floor-resamples', type=int, default=5, help='real-vs-real sets for the floor row (0: no floor; default: 5)')
     p.add_argument('--out', help='JSON file for the rows (default: <output_dir>/eval/<model>.json)')
 
 def eval_cli_main(args, settings) -> int:
     "`presto eval`: score a model under each sampler setting; print the table, write JSON rows."
     from presto.cli import output_path, write_json
     from presto.edm import format_table
+    if args.n is not None and args.n < 7: raise ValueError(f"--n {args.n}: density and coverage need at least 7 clips (k = 5 neighbours + 2)")
+    if args.floor_resamples < 0: raise ValueError(f"--floor-resamples {args.floor_resamples}: give 0 (no floor) or more")
     runs = _grid(args, settings)
     names = '+'.join(p.name for p, _ in runs)
     out = output_path(args.out or settings.path('output_dir') / 'eval' / f'{names}.json')
@@ -477,23 +512,31 @@ def eval_cli_main(args, settings) -> int:
     ref = reference_set(E, ds, args.split)
     print(f"# presto eval: {names} on {min(args.n or len(ref.prompts), len(ref.prompts))} {args.split} captions, "
           f"seed {settings.seed}, {torch.get_num_threads()} threads on {runs[0][0].device}")
-    rows = []
+    n = min(args.n or len(ref.prompts), len(ref.prompts))
+    floor = metric_floor(E, ref, ds, n, resamples=args.floor_resamples, seed=settings.seed) if args.floor_resamples > 0 else None
+    rows = [floor] if floor else []
     for pipe, grid in runs:
         for s, k, w, b in grid:
             r = evaluate(pipe, E, ref, sampler=s, steps=k, cfg=w, budget=b, seed=settings.seed, batch_size=args.batch_size, n=args.n,
                          progress=True)
             if not args.no_latency: r['latency_ms'] = measure_latency(pipe, sampler=s, steps=k, cfg=w, budget=b, batch=1)['total_ms']
-            rows.append(r); write_json(out, rows)                                     # each finished row is kept
-    print(format_table([{k: v for k, v in r.items() if k != 'model' or len(runs) > 1} for r in rows], '.3f'))
+            rows.append(r); write_json(out, with_excess(rows, floor) if floor else rows)   # each finished row is kept
+    if floor: rows = with_excess(rows, floor)
+    keep = ('model', 'sampler', 'steps', 'nfe', 'cfg', 'budget', 'blocks', 'n', 'fad', 'fad_std', 'excess_fad', 'mmd', 'density', 'coverage',
+            'clap', 'attr_acc', 'latency_ms')
+    keep = [k for k in keep if any(k in r for r in rows)]
+    print(format_table([{k: r.get(k, '') for k in keep} for r in rows], '.3f'))
+    if floor: print(f"first row: the floor, real clips against the reference at the same n (mean of {floor['resamples']} sets, "
+                    f"FAD std {floor['fad_std']:.3f}); excess_fad = FAD - floor FAD")
     print(f"wrote {len(rows)} row(s) to {out}")
     return 0
 
 def bench_add_cli_args(p):
     "Options of `presto bench`."
-    from presto.cli import positive_ints
+    from presto.cli import positive_ints, positive_int
     _grid_args(p)
     p.add_argument('--batch', type=positive_ints, default=(1, 8), help='batch size(s), comma-separated (default: 1,8)')
-    p.add_argument('--repeats', type=int, default=5, help='timed runs per row after one warm-up (default: 5)')
+    p.add_argument('--repeats', type=positive_int, default=5, help='timed runs per row after one warm-up (default: 5)')
     p.add_argument('--json', help='also write the rows to this JSON file')
 
 def bench_cli_main(args, settings) -> int:

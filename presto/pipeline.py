@@ -15,11 +15,11 @@ from .checkpoint import CheckpointError, checkpoint_paths
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['MAX_STEPS', 'MIN_SECONDS', 'MAX_LENGTH_FACTOR', 'MODEL_LOADERS', 'SHORT_NAMES', 'DEFAULT_SAMPLING', 'GenerateError',
-           'check_steps', 'check_cfg', 'check_budget', 'check_seed', 'duration_frames', 'checkpoint_kind',
-           'available_models', 'resolve_model', 'load_model', 'sampling_settings', 'Generation', 'initial_noise',
-           'Pipeline', 'slug', 'output_paths', 'save_spectrogram', 'save_generation', 'nfe_latency', 'add_cli_args',
-           'read_prompts', 'cli_main']
+__all__ = ['MAX_STEPS', 'MIN_SECONDS', 'MAX_LENGTH_FACTOR', 'MODEL_LOADERS', 'SHORT_NAMES', 'DEFAULT_SAMPLING', 'RENOISE_OFFSET',
+           'GenerateError', 'check_steps', 'check_cfg', 'check_budget', 'check_seed', 'duration_frames',
+           'checkpoint_kind', 'available_models', 'resolve_model', 'load_model', 'sampling_settings', 'Generation',
+           'initial_noise', 'renoise_generator', 'Pipeline', 'slug', 'output_paths', 'save_spectrogram',
+           'save_generation', 'nfe_latency', 'add_cli_args', 'read_prompts', 'cli_main']
 
 # %% ../nbs/07_generate.ipynb #82c72180
 class GenerateError(ValueError):
@@ -108,6 +108,7 @@ def load_model(stem, device='cpu', dtype=torch.float32):
         mod, fn = loader.split(':'); loader = getattr(importlib.import_module(mod), fn)
     model = loader(stem, device=device, dtype=dtype)
     model.kind = kind
+    model.latent_scale = float(json.loads(checkpoint_paths(stem)[1].read_text())['config'].get('latent_scale', 1.0))   # 1: unscaled latents
     return model
 
 def sampling_settings(model, sampler=None, steps=None, cfg=None, budget=None) -> dict:
@@ -131,6 +132,12 @@ def initial_noise(batch: int, channels: int, frames: int, seed: int, sigma_max: 
     "`sigma_max * eps` `(B, C, T)`: clip `i` from a CPU generator seeded `seed + i`, then moved to `device`."
     eps = torch.stack([torch.randn(channels, frames, generator=torch.Generator().manual_seed(seed + i)) for i in range(batch)])
     return (sigma_max * eps).to(device=device, dtype=dtype)
+
+RENOISE_OFFSET = 1 << 63   # the re-noise stream's seed is this far from every clip's initial-noise seed
+
+def renoise_generator(seed: int) -> torch.Generator:
+    "The generator of a stochastic sampler's fresh noise: seeded apart from the initial noise of every clip (seeds `seed + i`)."
+    return torch.Generator().manual_seed((seed + RENOISE_OFFSET) % (1 << 64))
 
 def _sync(device):
     if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
@@ -166,9 +173,10 @@ class Pipeline:
 
 def _load_for(stem, ae, device, dtype):   # the model at `stem`, checked against the autoencoder whose latents it generates
     net = load_model(stem, device=device, dtype=dtype)
-    if abs(net.sigma_data - ae.stats['sigma_data']) > 1e-3 * ae.stats['sigma_data']:
-        raise CheckpointError(f"{stem} was trained on latents with sigma_data {net.sigma_data:.4f}, but this autoencoder's latents "
-                              f"have {ae.stats['sigma_data']:.4f}: pass the autoencoder it was trained with")
+    expected = ae.stats['sigma_data'] * net.latent_scale                     # the model's data: latent_scale * latents
+    if abs(net.sigma_data - expected) > 1e-3 * expected:
+        raise CheckpointError(f"{stem} was trained on data with sigma_data {net.sigma_data:.4f} (latent scale {net.latent_scale:.4g}), but this "
+                              f"autoencoder's latents scaled so have {expected:.4f}: pass the autoencoder it was trained with")
     return net
 
 # %% ../nbs/07_generate.ipynb #299f8425
@@ -199,7 +207,8 @@ def __call__(self: Pipeline, prompts, *, sampler: str | None = None, steps: int 
     cond = self.text.encode(prompts); _sync(self.device); t.append(time.perf_counter())
     z = self.sample(cond, **{k: setting[k] for k in ('sampler', 'steps', 'cfg', 'budget')}, seed=seed, frames=frames, progress=progress)
     _sync(self.device); t.append(time.perf_counter())
-    wav = self.ae.decode(z).float()[:, 0]                                                      # (B, N)
+    ae_dtype = next(self.ae.parameters()).dtype                                               # the model may run in bf16/fp16, the decoder not
+    wav = self.ae.decode((z / self.model.latent_scale).to(ae_dtype)).float()[:, 0]             # (B, N): back to the autoencoder's latents
     if duration is not None: wav = wav[:, :round(duration * self.ae.cfg.sample_rate)]
     wav = (wav / wav.abs().amax(-1, keepdim=True).clamp(min=1.)).cpu()                        # never clip; quiet stays quiet
     _sync(self.device); t.append(time.perf_counter())

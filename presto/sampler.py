@@ -41,7 +41,7 @@ def save_presto_ls(m: PrestoS, stem, cfg: PrestoSConfig, *, budget: float, steps
     "Save the EMA generator of a Presto-LS run as a `presto-ls` checkpoint: layer-drop model + its default sampling."
     g = m.gen_ema
     sampling = {**GENERATOR_SAMPLING, 'steps': steps, 'budget': budget}
-    return save_checkpoint(stem, g.state_dict(), {'dit': asdict(g.net.cfg), 'sigma_data': g.sigma_data, 'method': 'presto-ls',
+    return save_checkpoint(stem, g.state_dict(), {'dit': asdict(g.net.cfg), 'sigma_data': g.sigma_data, 'method': 'presto-ls', 'latent_scale': g.latent_scale,
                                                   'layerdrop': asdict(g.ld), 'presto_s': asdict(cfg), 'scores': scores,
                                                   'sampling': sampling, 'info': info or {}}, kind='presto-ls', dtype=dtype)
 
@@ -82,7 +82,7 @@ class Sampler:
         "Latents `(B, C, frames)` for the text condition `cond`; clip `i` starts from noise seeded `seed + i`."
         from presto.edm import guided, check_sigmas
         from presto.text import check_cond, null_cond
-        from presto.pipeline import initial_noise, check_seed
+        from presto.pipeline import initial_noise, check_seed, renoise_generator
         B, L, D = check_cond(cond); seed = check_seed(seed)
         p = next(self.model.parameters())
         sigmas = self.sigmas(p.device) if sigmas is None else check_sigmas(torch.as_tensor(sigmas, dtype=torch.float32)).to(p.device)
@@ -91,7 +91,7 @@ class Sampler:
         if self.layered: self.model.reset_count()
         with budget_context(self.model, self.budget, sigmas):
             den = guided(self.model, self.cfg, null_cond(B, L, D, device=p.device, dtype=p.dtype))
-            z = self.fn(den, x, sigmas, cond=cond, callback=callback, disable=not progress, generator=torch.Generator().manual_seed(seed))
+            z = self.fn(den, x, sigmas, cond=cond, callback=callback, disable=not progress, generator=renoise_generator(seed))
         self.blocks = self.model.fraction if self.layered else 1.0
         return z
 

@@ -9,15 +9,15 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch
 from torch import nn, Tensor
-from .edm import EDMDenoiser, NoiseLevels, edm_loss, sample_p_train
+from .edm import EDMDenoiser, NoiseLevels, edm_loss, sample_p_train, latent_scale_for, loss_weight
 from .dit import DiT, dit_config
 from .text import drop_condition
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, save_training_state, load_training_state, CheckpointError
 
 # %% auto #0
 __all__ = ['TrainConfig', 'lr_at', 'draw_batch', 'train_step', 'ema_update', 'make_model', 'save_run', 'load_run', 'train',
-           'val_loss_by_sigma', 'preview_samples', 'save_base_model', 'load_base_model', 'encode_dataset',
-           'latent_sigma_data', 'add_cli_args', 'cli_main', 'train_throughput']
+           'val_loss_by_sigma', 'trivial_loss_by_sigma', 'preview_samples', 'save_base_model', 'load_base_model',
+           'encode_dataset', 'latent_sigma_data', 'add_cli_args', 'cli_main', 'train_throughput']
 
 # %% ../nbs/06_train.ipynb #903537d0
 @dataclass
@@ -35,6 +35,7 @@ class TrainConfig:
     P_mean: float = -1.2        # p_train: mean of ln sigma
     P_std: float = 1.2          # p_train: std of ln sigma
     bf16: bool = True           # bf16 autocast for the network
+    scale_latents: bool = True  # train on latent_scale * latents, of std 0.5, where EDM's constants hold (00_edm); False: raw latents
     log_every: int = 50         # steps between metric lines
     ckpt_every: int = 1000      # steps between checkpoints
     seed: int = 0               # initialisation, batch order, noise
@@ -44,6 +45,9 @@ class TrainConfig:
             if int(getattr(self, k)) < 1: raise ValueError(f"TrainConfig.{k} must be >= 1, got {getattr(self, k)}")
         if not 0 <= self.text_dropout <= 1: raise ValueError(f"text_dropout must be in [0, 1], got {self.text_dropout}")
         if not 0 <= self.ema_decay < 1: raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not (math.isfinite(self.lr) and self.lr > 0): raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
+        if self.warmup < 0: raise ValueError(f"warmup must be >= 0, got {self.warmup}")
+        if not self.grad_clip > 0: raise ValueError(f"grad_clip must be > 0, got {self.grad_clip}")
 
 def lr_at(step: int, tc: TrainConfig) -> float:
     "Linear warm-up to `tc.lr`, then constant (EDM-style; the EMA does the averaging)."
@@ -75,10 +79,10 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float):
     for e, p in zip(ema.parameters(), model.parameters()): e.lerp_(p, 1 - decay)
 
 # %% ../nbs/06_train.ipynb #68c51a30
-def make_model(tc: TrainConfig, sigma_data: float, device='cpu') -> EDMDenoiser:
-    "A fresh base model: the `tc.preset` DiT, initialised from `tc.seed`, wrapped as an EDM denoiser."
+def make_model(tc: TrainConfig, sigma_data: float, device='cpu', latent_scale: float = 1.0) -> EDMDenoiser:
+    "A fresh base model: the `tc.preset` DiT, initialised from `tc.seed`, wrapped as an EDM denoiser of data `latent_scale * latents`."
     torch.manual_seed(tc.seed)
-    return EDMDenoiser(DiT(dit_config(tc.preset)), sigma_data).to(device)
+    return EDMDenoiser(DiT(dit_config(tc.preset)), sigma_data, latent_scale).to(device)
 
 def _stem(out_dir) -> Path: return Path(out_dir) / 'train_state'
 
@@ -98,7 +102,7 @@ def load_run(out_dir, model, ema, opt, gen: torch.Generator, tc: TrainConfig) ->
     return load_training_state(_stem(out_dir), {'model': model, 'ema': ema}, opt, gen, kind='base-train-state')['step']
 
 # %% ../nbs/06_train.ipynb #71066bd4
-def train(latents: Tensor, conds: dict, out_dir, tc: TrainConfig = TrainConfig(), *, sigma_data: float, device='cpu',
+def train(latents: Tensor, conds: dict, out_dir, tc: TrainConfig = TrainConfig(), *, sigma_data: float, latent_scale: float = 1.0, device='cpu',
           resume: bool = True, progress: bool = True, stop_at: int | None = None,
           on_log=None, on_checkpoint=None) -> tuple[EDMDenoiser, EDMDenoiser]:
     """Train on `latents` `(M, C, T)` with text `conds` (dict of `(M, ...)`); returns `(model, ema)`.
@@ -109,7 +113,7 @@ def train(latents: Tensor, conds: dict, out_dir, tc: TrainConfig = TrainConfig()
     if latents.ndim != 3 or any(len(v) != len(latents) for v in conds.values()):
         raise ValueError(f"latents must be (M, C, T) with one condition per row, got {tuple(latents.shape)} and {[tuple(v.shape) for v in conds.values()]}")
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-    model = make_model(tc, sigma_data, device)
+    model = make_model(tc, sigma_data, device, latent_scale)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, betas=(0.9, 0.99), weight_decay=tc.weight_decay)
     gen, step = torch.Generator().manual_seed(tc.seed), 0
@@ -144,7 +148,7 @@ def train(latents: Tensor, conds: dict, out_dir, tc: TrainConfig = TrainConfig()
 
 # %% ../nbs/06_train.ipynb #47608740
 @torch.no_grad()
-def val_loss_by_sigma(model: EDMDenoiser, latents: Tensor, conds: dict, sigmas=(0.02, 0.1, 0.3, 1., 3., 10., 40.),
+def val_loss_by_sigma(model: EDMDenoiser, latents: Tensor, conds: dict, sigmas=(0.02, 0.1, 0.3, 1., 3., 10., 40., 80.),
                       batch_size: int = 64, seed: int = 0) -> dict:
     "EDM loss of `model` on `latents` `(M, C, T)` at each fixed sigma, with fixed noise: `{sigma: loss}`."
     dev = next(model.parameters()).device
@@ -159,6 +163,14 @@ def val_loss_by_sigma(model: EDMDenoiser, latents: Tensor, conds: dict, sigmas=(
             total += loss.item() * len(x0)
         out[s] = total / len(latents)
     return out
+
+# %% ../nbs/06_train.ipynb #25884671
+def trivial_loss_by_sigma(train_latents: Tensor, latents: Tensor, sigma_data: float,
+                          sigmas=(0.02, 0.1, 0.3, 1., 3., 10., 40., 80.)) -> dict:
+    "EDM loss on `latents` `(M, C, T)` of the denoiser that ignores its input and outputs the per-channel mean of `train_latents`."
+    mean = train_latents.float().mean((0, 2), keepdim=True)                       # (1, C, 1)
+    err = (latents.float() - mean).pow(2).mean().item()                           # the same at every sigma
+    return {s: loss_weight(torch.tensor(float(s)), sigma_data).item() * err for s in sigmas}
 
 # %% ../nbs/06_train.ipynb #b81d5f3a
 @torch.no_grad()
@@ -180,13 +192,13 @@ def preview_samples(model: EDMDenoiser, decode, cond: dict, out_dir, step: int, 
 def save_base_model(model: EDMDenoiser, stem, tc: TrainConfig, info: dict | None = None, dtype=torch.float16) -> Path:
     "Save an EDM-wrapped DiT (usually the EMA) as a `base` checkpoint."
     return save_checkpoint(stem, model.state_dict(), {'dit': asdict(model.net.cfg), 'sigma_data': model.sigma_data,
-                                                      'train': asdict(tc), 'info': info or {}}, kind='base', dtype=dtype)
+                                                      'latent_scale': model.latent_scale, 'train': asdict(tc), 'info': info or {}}, kind='base', dtype=dtype)
 
 def load_base_model(stem, device='cpu', dtype=torch.float32, *, kind: str = 'base') -> EDMDenoiser:
     "The EDM-wrapped DiT saved by `save_base_model` (or another `kind` with `dit` and `sigma_data` in its JSON), in eval mode, with `.info` and `.config` attached."
     from presto.dit import DiTConfig
     tensors, cfg = load_checkpoint(stem, kind=kind)
-    try: model = EDMDenoiser(DiT(DiTConfig(**cfg['dit'])), cfg['sigma_data'])
+    try: model = EDMDenoiser(DiT(DiTConfig(**cfg['dit'])), cfg['sigma_data'], cfg.get('latent_scale', 1.0))
     except (KeyError, TypeError) as e: raise CheckpointError(f"{stem}: bad {kind} config in its JSON ({e})") from None
     model = load_weights(model, tensors, source=str(stem)).to(device=device, dtype=dtype).eval()
     model.info, model.config = cfg.get('info', {}), cfg
@@ -220,7 +232,9 @@ def add_cli_args(p):
     from presto.cli import add_config_args
     add_config_args(p, TrainConfig(), ('steps', 'batch_size', 'warmup', 'log_every', 'ckpt_every', 'lr', 'ema_decay', 'text_dropout'))
     p.add_argument('--fp32', action='store_true', help='no bf16 autocast')
-    p.add_argument('--stop-at', type=int, help='end this run at this step (run again to continue)')
+    p.add_argument('--raw-latents', action='store_true', help='train on the unscaled latents (our first base model; default: scaled to std 0.5)')
+    from presto.cli import positive_int
+    p.add_argument('--stop-at', type=positive_int, help='end this run at this step (run again to continue)')
     p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
     p.add_argument('--samples', type=int, default=2, help='clips rendered at each checkpoint from validation captions (0: none)')
     p.add_argument('--throughput', action='store_true', help='only measure training speed of the preset (fp32 vs bf16) and print a table')
@@ -248,15 +262,20 @@ def cli_main(args, settings) -> int:
     out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f'base_{preset}'
     run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
     tc = TrainConfig(preset=preset, steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
-                     ema_decay=args.ema_decay, text_dropout=args.text_dropout, bf16=not args.fp32, log_every=args.log_every,
+                     ema_decay=args.ema_decay, text_dropout=args.text_dropout, bf16=not args.fp32, scale_latents=not args.raw_latents, log_every=args.log_every,
                      ckpt_every=args.ckpt_every, seed=settings.seed)
     cache = encode_dataset(dataset, ae_stem) if rank == 0 else None
     if world > 1:
         box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
-    sigma_data = latent_sigma_data(ae_stem)
+    raw_sd = latent_sigma_data(ae_stem)
+    scale = latent_scale_for(raw_sd) if tc.scale_latents else 1.0                     # the noise ladder (00_edm)
+    sigma_data = raw_sd * scale
     tr, va = LatentDataset(cache, 'train'), LatentDataset(cache, 'valid')
+    if len(tr) == 0 or len(va) == 0:
+        raise CheckpointError(f"{dataset}: the base model needs train and valid clips, this dataset has {len(tr)} train and {len(va)} valid")
+    tr.latents, va.latents = tr.latents * scale, va.latents * scale
     if rank == 0: print(f"# presto train: {len(tr)} train / {len(va)} valid clips, latents {tuple(tr.latents.shape[1:])}, "
-                        f"sigma_data {sigma_data:.3f}, {tc}, {world} process(es) on {device}; run in {run_dir}")
+                        f"latent scale {scale:.4f} (sigma_data {raw_sd:.3f} -> {sigma_data:.3f}), {tc}, {world} process(es) on {device}; run in {run_dir}")
     on_log = on_checkpoint = None
     if rank == 0 and settings.log_mode != 'disabled':                                 # wandb: offline unless asked otherwise
         import wandb
@@ -266,12 +285,12 @@ def cli_main(args, settings) -> int:
         from presto.autoencoder import load_autoencoder
         ae = load_autoencoder(ae_stem, device=device)
         cond = {k: v[:args.samples] for k, v in va.text.items()}
-        on_checkpoint = lambda step, ema: preview_samples(ema, ae.decode, cond, run_dir, step, frames=tr.latents.shape[-1])
+        on_checkpoint = lambda step, ema: preview_samples(ema, lambda z: ae.decode(z / scale), cond, run_dir, step, frames=tr.latents.shape[-1])
     t0 = time.time()
-    model, ema = train(tr.latents, tr.text, run_dir, tc, sigma_data=sigma_data, device=device, resume=not args.no_resume,
+    model, ema = train(tr.latents, tr.text, run_dir, tc, sigma_data=sigma_data, latent_scale=scale, device=device, resume=not args.no_resume,
                        stop_at=args.stop_at, on_log=on_log, on_checkpoint=on_checkpoint)
     if on_log: wandb.finish()
-    if args.stop_at and args.stop_at < tc.steps: print(f"stopped at step {args.stop_at}; run again to continue"); return 0
+    if args.stop_at is not None and args.stop_at < tc.steps: print(f"stopped at step {args.stop_at}; run again to continue"); return 0
     if rank == 0:
         val = val_loss_by_sigma(ema, va.latents, va.text)
         path = save_base_model(ema, out, tc, info={'train_seconds': round(time.time() - t0, 1), 'train_clips': len(tr), 'processes': world,

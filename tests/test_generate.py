@@ -74,3 +74,19 @@ def test_bad_models(tiny, tmp_path, capsys):
     save_base_model(make_model(TrainConfig(preset='tiny'), 1.0), other, TrainConfig(preset='tiny'))
     assert main(['generate', 'a reel', '--model', str(other)]) == 2
     assert 'pass the autoencoder it was trained with' in capsys.readouterr().err
+
+def test_multistep_renoise_is_not_the_initial_noise(tiny):
+    "Regression: the re-noise generator was seeded like clip 0's initial noise, so its first fresh noise repeated it."
+    from presto.sampler import Sampler
+    from presto.pipeline import load_model, initial_noise
+    from presto.text import null_cond
+    model = load_model(tiny)
+    steps = []
+    s = Sampler(model, sampler='multistep', steps=2, cfg=1.0)
+    sig = s.sigmas()
+    cond = null_cond(2, 4, model.net.cfg.text_dim)
+    s(cond, seed=7, frames=16, callback=steps.append)
+    renoise = (steps[0]['x'] - steps[0]['denoised']) / sig[1]                   # (B, C, T): the first fresh noise
+    start = initial_noise(2, model.net.cfg.latent_channels, 16, 7) / sig[0]      # clip i's initial noise, seed 7 + i
+    for i in range(2):
+        for j in range(2): assert not torch.allclose(renoise[i], start[j], atol=1e-3), (i, j)
