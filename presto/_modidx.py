@@ -122,6 +122,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'presto.data.build_cache': ('data.html#build_cache', 'presto/data.py'),
                              'presto.data.build_dataset': ('data.html#build_dataset', 'presto/data.py'),
                              'presto.data.build_fingerprint': ('data.html#build_fingerprint', 'presto/data.py'),
+                             'presto.data.check_splits': ('data.html#check_splits', 'presto/data.py'),
                              'presto.data.choose_excerpt': ('data.html#choose_excerpt', 'presto/data.py'),
                              'presto.data.cli_main': ('data.html#cli_main', 'presto/data.py'),
                              'presto.data.clip_starts': ('data.html#clip_starts', 'presto/data.py'),

@@ -23,12 +23,12 @@ __all__ = ['SPLITS', 'DATA_VERSION', 'SOURCES', 'SCORE_SUFFIXES', 'ESSEN_REGIONS
            'Source', 'source_of', 'essen_region', 'tune_type', 'abc_headers', 'corpus_catalog', 'parse_piece',
            'extract_notes', 'notes_cache_path', 'piece_notes', 'estimate_key', 'key_text', 'Ensemble', 'ensembles_for',
            'part_programs', 'default_soundfont', 'load_synth', 'render_events', 'audible', 'choose_excerpt',
-           'tempo_word', 'loudness_word', 'source_names', 'with_article', 'make_caption', 'BuildConfig', 'PieceError',
-           'render_clip', 'piece_split', 'plan_clips', 'up_to_date', 'read_manifest', 'build_fingerprint', 'disk_bytes',
-           'build_dataset', 'attribute_counts', 'plot_attributes', 'dataset_stats', 'read_metadata', 'find_metadata',
-           'Skip', 'clip_starts', 'user_clips', 'ingest_folder', 'ClipDataset', 'collate_clips', 'build_cache',
-           'LatentDataset', 'collate_latents', 'latent_loader', 'default_dataset_dir', 'split_shares', 'add_cli_args',
-           'format_record', 'cli_main']
+           'tempo_word', 'loudness_word', 'source_names', 'with_article', 'make_caption', 'BuildConfig', 'check_splits',
+           'PieceError', 'render_clip', 'piece_split', 'plan_clips', 'up_to_date', 'read_manifest', 'build_fingerprint',
+           'disk_bytes', 'build_dataset', 'attribute_counts', 'plot_attributes', 'dataset_stats', 'read_metadata',
+           'find_metadata', 'Skip', 'clip_starts', 'user_clips', 'ingest_folder', 'ClipDataset', 'collate_clips',
+           'build_cache', 'LatentDataset', 'collate_latents', 'latent_loader', 'default_dataset_dir', 'split_shares',
+           'add_cli_args', 'format_record', 'cli_main']
 
 # %% ../nbs/02_data.ipynb #d534213a
 class DataError(ValueError):
@@ -422,11 +422,17 @@ class BuildConfig:
         if isinstance(self.n_clips, bool) or not isinstance(self.n_clips, int) or self.n_clips < 1:
             raise DataError(f"number of clips must be an integer >= 1, got {self.n_clips!r}")
         if bad := [s for s in (self.sources or {}) if s not in SOURCES]: raise DataError(f"unknown source(s) {bad}; known: {', '.join(SOURCES)}")
-        if len(self.splits) != 3 or min(self.splits) < 0 or abs(sum(self.splits) - 1) > 1e-6:
-            raise DataError(f"splits must be 3 shares (train, valid, test) >= 0 summing to 1, got {self.splits}")
+        check_splits(self.splits)
         self.transpose, self.lufs, self.splits = tuple(self.transpose), tuple(self.lufs), tuple(self.splits)
 
     def weights(self) -> dict: return {s: w for s, w in (self.sources or {s: v.weight for s, v in SOURCES.items()}).items() if w > 0}
+
+def check_splits(splits) -> tuple:
+    "`splits` as a tuple if it is 3 finite shares (train, valid, test) >= 0 summing to 1; else a `DataError` naming it"
+    s = tuple(splits)
+    if len(s) != 3 or not all(isinstance(x, (int, float)) and math.isfinite(x) and x >= 0 for x in s) or abs(sum(s) - 1) > 1e-6:
+        raise DataError(f"splits must be 3 finite shares (train, valid, test) >= 0 summing to 1, got {s}")
+    return s
 
 # %% ../nbs/02_data.ipynb #2383ff03
 class PieceError(ValueError):
@@ -680,6 +686,8 @@ def read_metadata(path) -> list[dict]:
     "Rows of a captions file: a CSV with a header, or JSON lines; needs columns `file` and `caption` (others are kept)"
     path = Path(path)
     if not path.is_file(): raise DataError(f"metadata file {path} not found; give a .csv or .jsonl with columns file, caption")
+    try: path.read_text(encoding='utf-8-sig')
+    except UnicodeDecodeError as e: raise DataError(f"metadata file {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     if path.suffix.lower() == '.csv':
         with open(path, newline='', encoding='utf-8-sig') as f: rows = [dict(r) for r in csv.DictReader(f)]
     elif path.suffix.lower() in ('.jsonl', '.json'):
@@ -756,6 +764,7 @@ def ingest_folder(folder, # folder of audio files
     folder, out_dir, t0 = Path(folder), Path(out_dir), time.time()
     if not folder.is_dir(): raise DataError(f"audio folder {folder} not found")
     if min_seconds < 0.4: raise DataError(f"min_seconds must be >= 0.4 (BS.1770's loudness block), got {min_seconds}")
+    splits = check_splits(splits)
     meta = read_metadata(metadata)
     cfg = dict(sample_rate=sample_rate, clip_samples=clip_samples, min_seconds=min_seconds, max_clips_per_file=max_clips_per_file,
                target_lufs=target_lufs, splits=list(splits))
@@ -778,6 +787,9 @@ def ingest_folder(folder, # folder of audio files
             rows.append(dict(id=cid, split=split, source='user', piece=file, caption=caption, offset_s=start / sample_rate,
                              loudness_lufs=round(loudness(wav, sample_rate), 1), **extra, audio=f"audio/{cid}.flac",
                              sample_rate=sample_rate, n_samples=clip_samples))
+    if not rows:
+        why = ', '.join(f"{k} {v}" for k, v in Counter(s['reason'] for s in skipped).items()) or 'no metadata rows'
+        raise DataError(f"{folder}: no usable clips, every metadata row was skipped ({why}); nothing was written as a dataset")
     rec = _finish(out_dir, rows, fp, dict(kind='folder', folder=str(folder), metadata=str(metadata), n_rows=len(meta),
                                          n_files=len({r['piece'] for r in rows}), skipped=dict(Counter(s['reason'] for s in skipped)),
                                          skipped_files=skipped, seconds=round(time.time() - t0, 2), config=cfg))
@@ -924,6 +936,9 @@ def format_record(rec:dict) -> str:
              f"  {rec['seconds']:.1f} s, {rec['n_clips'] / max(rec['seconds'], 1e-9):.1f} clips/s, {rec['bytes'] / 1e6:.1f} MB on disk"]
     if rec['kind'] == 'music21': lines[-1] += f"; {rec['workers']} worker(s); {rec['failed']} clip(s) failed" + (f"; {rec['resumed']} resumed" if rec['resumed'] else '')
     else: lines.append(f"  {rec['n_files']} of {rec['n_rows']} metadata rows used; skipped: " + (', '.join(f"{k} {v}" for k, v in rec['skipped'].items()) or 'none'))
+    if empty := [s for s in SPLITS if rec['splits'][s] == 0]:
+        lines.append(f"  warning: no {' and no '.join(empty)} clips: training needs train and valid clips, evaluation test clips "
+                     f"(more clips, other --splits, or a 'split' column in the metadata)")
     return '\n'.join(lines)
 
 def cli_main(args:argparse.Namespace, # parsed `presto data` options

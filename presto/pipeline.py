@@ -299,7 +299,9 @@ def read_prompts(args) -> list[str]:
     if args.prompts_file:
         path = Path(args.prompts_file)
         if not path.is_file(): raise GenerateError(f"--prompts-file {path}: no such file")
-        prompts += [l.strip() for l in path.read_text(encoding='utf-8').splitlines() if l.strip()]
+        try: text = path.read_text(encoding='utf-8')
+        except UnicodeDecodeError as e: raise GenerateError(f"--prompts-file {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        prompts += [l.strip() for l in text.splitlines() if l.strip()]
     if not prompts: raise GenerateError('no prompt given: pass one or more PROMPTs or --prompts-file FILE')
     return prompts
 
