@@ -15,8 +15,8 @@ from .text import null_cond
 
 # %% auto #0
 __all__ = ['PRESETS', 'DiTError', 'DiTConfig', 'dit_config', 'sinusoidal', 'pos_encoding', 'patchify', 'unpatchify', 'modulate',
-           'Attention', 'DiTBlock', 'FinalLayer', 'DiT', 'make_denoiser', 'count_params', 'param_table',
-           'forward_latency']
+           'Attention', 'DiTBlock', 'FinalLayer', 'DiT', 'count_params', 'available_memory', 'memory_estimate',
+           'check_memory', 'make_denoiser', 'param_table', 'forward_latency']
 
 # %% ../nbs/05_dit.ipynb #7226c24c
 class DiTError(ValueError):
@@ -36,6 +36,11 @@ class DiTConfig:
     dropout: float = 0.0        # dropout in attention and MLP
 
     def __post_init__(self):
+        for k in ('mlp_ratio', 'dropout'):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v): raise DiTError(f"DiTConfig.{k} must be a number, got {v!r}")
+        if int(self.width * self.mlp_ratio) < 1: raise DiTError(f"DiTConfig.mlp_ratio must give an MLP of width >= 1, got {self.mlp_ratio}")
+        if not 0 <= self.dropout < 1: raise DiTError(f"DiTConfig.dropout must be in [0, 1), got {self.dropout}")
         for k in ('latent_channels', 'width', 'depth', 'heads', 'text_dim', 'patch', 'fourier_dim'):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise DiTError(f"DiTConfig.{k} must be an integer >= 1, got {v!r}")
@@ -127,6 +132,7 @@ class DiT(nn.Module):
     "Diffusion transformer `F(x_in (B, C, T), c_noise (B,), cond) -> (B, C, T)` over latent frames, text via cross-attention."
     def __init__(self, cfg: DiTConfig, *, device=None, dtype=None):
         super().__init__()
+        if torch.get_default_device().type != 'meta': check_memory(cfg, what=f"a DiT of width {cfg.width} x depth {cfg.depth}")
         self.cfg, D = cfg, cfg.width
         self.x_embed = nn.Linear(cfg.patch * cfg.latent_channels, D)                   # patch embedding
         self.sigma_mlp = nn.Sequential(nn.Linear(cfg.fourier_dim, D), nn.SiLU(), nn.Linear(D, D))
@@ -145,6 +151,38 @@ class DiT(nn.Module):
         for m in self.sigma_mlp[::2]: nn.init.normal_(m.weight, std=0.02)
         zero = [b.ada[-1] for b in self.blocks] + [self.final.ada[-1], self.final.linear] + ([self.extra_embed] if self.extra_embed else [])
         for m in zero: nn.init.zeros_(m.weight); nn.init.zeros_(m.bias)
+
+# %% ../nbs/05_dit.ipynb #91700df3
+def count_params(cfg: DiTConfig) -> int:
+    "Number of parameters of a DiT with `cfg`, counted on the meta device (no memory allocated)."
+    with torch.device('meta'): return sum(p.numel() for p in DiT(cfg).parameters())
+
+def available_memory(device='cpu') -> int | None:
+    "Bytes free for new tensors on `device`: the CPU's MemAvailable (None where unknown), a CUDA device's free memory."
+    d = torch.device(device)
+    if d.type == 'cuda': return torch.cuda.mem_get_info(d)[0]
+    try:
+        with open('/proc/meminfo') as f: return next(int(l.split()[1]) * 1024 for l in f if l.startswith('MemAvailable:'))
+    except (OSError, StopIteration, ValueError): return None
+
+def memory_estimate(cfg: DiTConfig, batch: int = 0, frames: int = 128, *, train: bool = False, copies: int = 1) -> int:
+    """Rough fp32 bytes for `copies` DiTs of `cfg` and a batch of `batch` clips of `frames` latent frames: weights (training: x4,
+    with gradients and Adam's two moments), plus activations (training: every block's, kept for the backward pass)."""
+    N = frames // cfg.patch
+    block = batch * (N * cfg.width * (24 if train else 6) + cfg.heads * N * N * (3 if train else 1)) * 4   # one block's activations
+    return copies * count_params(cfg) * 4 * (4 if train else 1) + block * (cfg.depth if train else 2)
+
+def check_memory(cfg: DiTConfig, batch: int = 0, frames: int = 128, *, train: bool = False, copies: int = 1, per_clip: int = 1,
+                 device='cpu', what: str = 'this run') -> int:
+    "`memory_estimate` for `batch` clips (each `per_clip` network inputs, e.g. 2 with CFG), or a `DiTError` saying what fits if it exceeds 90% of the memory free on `device`."
+    need, free = memory_estimate(cfg, batch * per_clip, frames, train=train, copies=copies), available_memory(device)
+    if free is None or need <= 0.9 * free: return need
+    fixed = memory_estimate(cfg, 0, frames, train=train, copies=copies)
+    per = (memory_estimate(cfg, 1, frames, train=train, copies=copies) - fixed) or 1
+    fit = max(0, int((0.9 * free - fixed) // per)) // per_clip
+    hint = f"; the largest batch that fits is about {fit}" if batch and fit else ('; the model alone does not fit' if fixed > 0.9 * free else '')
+    raise DiTError(f"{what} needs about {need / 2**30:.1f} GiB ({cfg.width} wide x {cfg.depth} deep{f', batch {batch}' if batch else ''}), "
+                   f"but {free / 2**30:.1f} GiB is free on {torch.device(device)}{hint}")
 
 # %% ../nbs/05_dit.ipynb #e5fee06b
 def _check_latents(self: DiT, x: Tensor) -> None:
@@ -209,11 +247,7 @@ def make_denoiser(cfg: DiTConfig | str, sigma_data: float, *, device=None, dtype
     cfg = dit_config(cfg) if isinstance(cfg, str) else cfg
     return EDMDenoiser(DiT(cfg, device=device, dtype=dtype), sigma_data)
 
-# %% ../nbs/05_dit.ipynb #4e971784
-def count_params(cfg: DiTConfig) -> int:
-    "Number of parameters of a DiT with `cfg`, counted on the meta device (no memory allocated)."
-    with torch.device('meta'): return sum(p.numel() for p in DiT(cfg).parameters())
-
+# %% ../nbs/05_dit.ipynb #d6e4d711
 def param_table(names=None) -> list[dict]:
     "One row per preset: width, depth, heads and parameter count."
     return [dict(preset=n, width=PRESETS[n].width, depth=PRESETS[n].depth, heads=PRESETS[n].heads,

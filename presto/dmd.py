@@ -383,6 +383,8 @@ def cli_main(args, settings) -> int:
     cfg = distill_config(args, settings.seed)
     base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
     base = load_base_model(base_stem, device=device)
+    from presto.dit import check_memory                                                 # real, fake, generator, EMA: four copies
+    check_memory(base.net.cfg, cfg.batch_size // world, train=True, copies=4, per_clip=3, device=device, what=f"distilling at --batch-size {cfg.batch_size}")
     layers = None
     if args.layers:                                                                    # Presto-LS (notebook 11_presto_ls)
         from presto.pipeline import load_model

@@ -545,6 +545,9 @@ def bench_cli_main(args, settings) -> int:
     from presto.edm import format_table
     out = output_path(args.json) if args.json else None
     runs = _grid(args, settings)
+    from presto.dit import check_memory
+    for pipe, _ in runs:
+        check_memory(pipe.model.net.cfg, max(args.batch), pipe.train_frames, per_clip=2, device=pipe.device, what=f"bench --batch {max(args.batch)}")
     rows = speedups([measure_latency(pipe, sampler=s, steps=k, cfg=w, budget=f, batch=b, repeats=args.repeats)
                      for b in args.batch for pipe, grid in runs for s, k, w, f in grid])
     pipe = runs[0][0]

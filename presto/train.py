@@ -264,6 +264,8 @@ def cli_main(args, settings) -> int:
     tc = TrainConfig(preset=preset, steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
                      ema_decay=args.ema_decay, text_dropout=args.text_dropout, bf16=not args.fp32, scale_latents=not args.raw_latents, log_every=args.log_every,
                      ckpt_every=args.ckpt_every, seed=settings.seed)
+    from presto.dit import check_memory
+    check_memory(dit_config(preset), tc.batch_size // world, train=True, copies=2, device=device, what=f"training at --batch-size {tc.batch_size}")
     cache = encode_dataset(dataset, ae_stem) if rank == 0 else None
     if world > 1:
         box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
