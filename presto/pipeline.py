@@ -19,7 +19,7 @@ __all__ = ['MAX_STEPS', 'MIN_SECONDS', 'MAX_LENGTH_FACTOR', 'MODEL_LOADERS', 'SH
            'GenerateError', 'check_steps', 'check_cfg', 'check_budget', 'check_seed', 'duration_frames',
            'checkpoint_kind', 'available_models', 'resolve_model', 'load_model', 'sampling_settings', 'Generation',
            'initial_noise', 'renoise_generator', 'Pipeline', 'slug', 'output_paths', 'save_spectrogram',
-           'save_generation', 'nfe_latency', 'add_cli_args', 'read_prompts', 'cli_main']
+           'save_generation', 'nfe_latency', 'add_cli_args', 'read_prompts', 'folder_lock', 'cli_main']
 
 # %% ../nbs/07_generate.ipynb #82c72180
 class GenerateError(ValueError):
@@ -133,7 +133,7 @@ def initial_noise(batch: int, channels: int, frames: int, seed: int, sigma_max: 
     eps = torch.stack([torch.randn(channels, frames, generator=torch.Generator().manual_seed(seed + i)) for i in range(batch)])
     return (sigma_max * eps).to(device=device, dtype=dtype)
 
-RENOISE_OFFSET = 1 << 63   # the re-noise stream's seed is this far from every clip's initial-noise seed
+RENOISE_OFFSET = 1 << 31   # the re-noise seed's distance from every initial-noise seed (torch's CPU generator keys on the low 32 bits)
 
 def renoise_generator(seed: int) -> torch.Generator:
     "The generator of a stochastic sampler's fresh noise: seeded apart from the initial noise of every clip (seeds `seed + i`)."
@@ -292,6 +292,8 @@ def add_cli_args(p):
     p.add_argument('--duration', type=float, help='seconds per clip (default: the training length, 4.096 s)')
     p.add_argument('--no-png', action='store_true', help='do not write spectrogram PNGs')
     p.add_argument('--progress', action='store_true', help='show a progress bar over sampler steps')
+    p.add_argument('--batch-size', type=positive_int, default=16, help='clips generated per batch; each batch is written when done (default: 16)')
+    p.add_argument('--force', action='store_true', help='overwrite output files that already exist')
 
 def read_prompts(args) -> list[str]:
     "The prompts of a `presto generate` call: positional ones, then the lines of `--prompts-file`."
@@ -305,6 +307,20 @@ def read_prompts(args) -> list[str]:
     if not prompts: raise GenerateError('no prompt given: pass one or more PROMPTs or --prompts-file FILE')
     return prompts
 
+class folder_lock:
+    "Context manager: an exclusive lock on `folder` (a `.presto.lock` file in it), so two runs cannot interleave their files there."
+    def __init__(self, folder): self.path = Path(folder) / '.presto.lock'
+    def __enter__(self):
+        import fcntl
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.f = open(self.path, 'a')
+        try: fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.f.close(); raise GenerateError(f"another presto run is writing to {self.path.parent}; wait for it or choose another --out") from None
+        return self
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True); self.f.close(); return False                 # closing releases the lock
+
 def cli_main(args, settings) -> int:
     "`presto generate`: prompts -> audio files, spectrograms and JSON."
     from presto.settings import resolve_device, torch_dtype
@@ -316,13 +332,20 @@ def cli_main(args, settings) -> int:
     check_seed(settings.seed)
     duration_frames(args.duration)                                                   # bad values fail before loading anything
     paths = output_paths(args.out, prompts, settings.path('output_dir') / 'generate')
+    exts = ('.png', '.json') if not args.no_png else ('.json',)
+    if not args.force and (taken := [str(q) for p in paths for q in (p, *(p.with_suffix(e) for e in exts)) if q.exists()]):
+        raise GenerateError(f"{len(taken)} output file(s) exist, e.g. {taken[0]}: pass --force to overwrite them, or another --out")
     pipe = Pipeline.load(args.model, args.autoencoder, checkpoint_dir=settings.path('checkpoint_dir'), preset=settings.preset,
                          text_model=args.text_model, device=resolve_device(settings), dtype=torch_dtype(settings))
-    g = pipe(prompts, sampler=args.sampler, steps=args.steps, cfg=args.cfg, seed=settings.seed, budget=args.budget, duration=args.duration,
-             progress=args.progress)
-    for path in save_generation(g, paths, png=not args.no_png): print(path)
-    s = g.seconds
-    st = g.settings
+    from tqdm.auto import tqdm
+    B, secs = args.batch_size, {}
+    with folder_lock(paths[0].parent):                                                   # one writer per folder at a time
+        for i in tqdm(range(0, len(prompts), B), desc='generating', unit='batch', disable=len(prompts) <= B):
+            g = pipe(prompts[i:i + B], sampler=args.sampler, steps=args.steps, cfg=args.cfg, seed=settings.seed + i, budget=args.budget,
+                     duration=args.duration, progress=args.progress)
+            for path in save_generation(g, paths[i:i + B], png=not args.no_png): tqdm.write(str(path))
+            secs = {k: secs.get(k, 0.) + v for k, v in g.seconds.items()}
+    s, st = secs, g.settings
     print(f"# {len(prompts)} clip(s) of {st['duration']:.2f} s with {pipe.name}: {st['sampler']}, {st['steps']} steps "
           f"({st['nfe']} NFE), cfg {st['cfg']:g}, blocks {st['block_fraction']:.2f}, seed {settings.seed}; text {s['text']:.2f} s, sampling {s['sample']:.2f} s, "
           f"decoding {s['decode']:.2f} s, total {s['total']:.2f} s")

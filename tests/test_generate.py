@@ -90,3 +90,24 @@ def test_multistep_renoise_is_not_the_initial_noise(tiny):
     start = initial_noise(2, model.net.cfg.latent_channels, 16, 7) / sig[0]      # clip i's initial noise, seed 7 + i
     for i in range(2):
         for j in range(2): assert not torch.allclose(renoise[i], start[j], atol=1e-3), (i, j)
+
+def test_existing_output_needs_force(tiny, tmp_path, capsys):
+    out = tmp_path / 'x.wav'
+    assert gen(tiny, 'a reel', '--out', out, '--no-png') == 0
+    before = out.read_bytes()
+    assert gen(tiny, 'a jig', '--out', out, '--no-png') == 2
+    assert 'pass --force to overwrite' in capsys.readouterr().err and out.read_bytes() == before
+    assert gen(tiny, 'a jig', '--out', out, '--no-png', '--force') == 0 and out.read_bytes() != before
+
+def test_many_prompts_are_generated_in_batches(tiny, tmp_path):
+    out = tmp_path / 'many'
+    prompts = [f'a reel number {i}' for i in range(5)]
+    assert gen(tiny, *prompts, '--out', str(out) + '/', '--no-png', '--batch-size', 2) == 0
+    seeds = sorted(json.loads(p.read_text())['seed'] for p in out.glob('*.json'))
+    assert seeds == [0, 1, 2, 3, 4] and len(list(out.glob('*.wav'))) == 5 and not (out / '.presto.lock').exists()
+
+def test_a_second_writer_to_the_same_folder_is_refused(tiny, tmp_path, capsys):
+    from presto.pipeline import folder_lock
+    with folder_lock(tmp_path):
+        assert gen(tiny, 'a reel', '--out', str(tmp_path) + '/', '--no-png') == 2
+    assert 'another presto run is writing to' in capsys.readouterr().err
