@@ -293,6 +293,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'presto.layerdrop.block_fraction': ('presto_l.html#block_fraction', 'presto/layerdrop.py'),
                                   'presto.layerdrop.block_plan': ('presto_l.html#block_plan', 'presto/layerdrop.py'),
                                   'presto.layerdrop.budget_context': ('presto_l.html#budget_context', 'presto/layerdrop.py'),
+                                  'presto.layerdrop.check_min_blocks': ('presto_l.html#check_min_blocks', 'presto/layerdrop.py'),
                                   'presto.layerdrop.cli_main': ('presto_l.html#cli_main', 'presto/layerdrop.py'),
                                   'presto.layerdrop.denoise_loss': ('presto_l.html#denoise_loss', 'presto/layerdrop.py'),
                                   'presto.layerdrop.draw_batch': ('presto_l.html#draw_batch', 'presto/layerdrop.py'),

@@ -18,9 +18,9 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, Checkpoi
 # %% auto #0
 __all__ = ['MODES', 'RESCALES', 'PRESETS', 'LAYERDROP_SAMPLING', 'METHODS', 'LayerDropError', 'drop_ramp', 'active_blocks',
            'block_fraction', 'fit_drop', 'block_plan', 'exit_index', 'hidden_std_table', 'karras_sigma_grid',
-           'interp_table', 'LayerDropConfig', 'LayerDropDenoiser', 'from_base', 'self_teacher_loss', 'denoise_loss',
-           'draw_batch', 'layerdrop_step', 'train_layerdrop', 'save_layerdrop', 'load_layerdrop', 'sampler_sigmas_for',
-           'budget_context', 'add_cli_args', 'layerdrop_config', 'cli_main']
+           'interp_table', 'LayerDropConfig', 'LayerDropDenoiser', 'check_min_blocks', 'from_base', 'self_teacher_loss',
+           'denoise_loss', 'draw_batch', 'layerdrop_step', 'train_layerdrop', 'save_layerdrop', 'load_layerdrop',
+           'sampler_sigmas_for', 'budget_context', 'add_cli_args', 'layerdrop_config', 'cli_main']
 
 # %% ../nbs/10_presto_l.ipynb #77d69a1a
 class LayerDropError(ValueError):
@@ -216,9 +216,14 @@ def _run(self: LayerDropDenoiser, x_in: Tensor, c_noise: Tensor, cond, n: Tensor
 LayerDropDenoiser._scale, LayerDropDenoiser.run = _scale, _run
 
 # %% ../nbs/10_presto_l.ipynb #384e8d10
+def check_min_blocks(cfg: LayerDropConfig, depth: int):
+    "A `LayerDropError` if `cfg.min_blocks` is more than the `depth` blocks a model has."
+    if cfg.min_blocks > depth: raise LayerDropError(f"min_blocks={cfg.min_blocks}: the base model has {depth} blocks; allowed: 1 to {depth}")
+
 def from_base(base: EDMDenoiser, cfg: LayerDropConfig = LayerDropConfig(), table: tuple[Tensor, Tensor] | None = None) -> LayerDropDenoiser:
     "A `LayerDropDenoiser` holding a copy of `base`'s weights (its budget embedding, if any, zero)."
     p = next(base.parameters())
+    check_min_blocks(cfg, base.net.cfg.depth)
     dcfg = replace(base.net.cfg, extra_cond_dim=base.net.cfg.depth + 1 if cfg.budget_cond else 0)
     net = DiT(dcfg, device=p.device, dtype=p.dtype)
     missing, unexpected = net.load_state_dict(base.net.state_dict(), strict=False)
@@ -406,6 +411,7 @@ def cli_main(args, settings) -> int:
     cfg = layerdrop_config(args, settings.seed)
     base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
     base = load_base_model(base_stem, device=device)
+    check_min_blocks(cfg, base.net.cfg.depth)
     fit_drop(sampler_sigmas_for(LAYERDROP_SAMPLING), base.net.cfg.depth, args.budget, **cfg.schedule())   # a bad --budget fails now
     dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
     ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'

@@ -123,6 +123,7 @@ def test_compare(presto_l, tiny, tmp_path, capsys):
     (['layerdrop', '--base', 'nope'], "no model checkpoint 'nope'"),
     (['layerdrop', '--budget', '0.2'], 'budget=0.2: this schedule cannot spend less than'),
     (['layerdrop', '--stop-at', '0'], "'0': not a positive integer"),
+    (['layerdrop', '--min-blocks', '99'], 'min_blocks=99: the base model has'),
     (['generate', 'a reel', '--budget', '1.5'], 'budget=1.5: must be a fraction of block evaluations in (0, 1]'),
     (['generate', 'a reel', '--budget', '0.7'], 'this model always runs full depth, so its budget must be 1'),
     (['eval', '--budget', '0.8,x'], "--budget 0.8,x"),
