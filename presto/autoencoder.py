@@ -226,7 +226,7 @@ def load_autoencoder(stem, device='cpu', dtype=torch.float32) -> Autoencoder:
     "The autoencoder saved at `stem`, in eval mode, with `.stats` (incl. `sigma_data`) and `.info` attached."
     tensors, cfg = load_checkpoint(stem, kind='autoencoder')
     try: ae_cfg = AEConfig(**cfg['ae'])
-    except (KeyError, TypeError) as e: raise CheckpointError(f"{stem}: bad autoencoder config in its JSON ({e})") from None
+    except (KeyError, TypeError, ValueError) as e: raise CheckpointError(f"{stem}.json: bad autoencoder config in its JSON ({e})") from None
     model = load_weights(Autoencoder(ae_cfg), tensors, source=str(stem)).to(device=device, dtype=dtype).eval()
     model.stats, model.info = cfg.get('stats', {}), cfg.get('info', {})
     if 'sigma_data' not in model.stats: raise CheckpointError(f"{stem}: no latent statistics (sigma_data) in its JSON")

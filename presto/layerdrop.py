@@ -342,7 +342,7 @@ def load_layerdrop(stem, device='cpu', dtype=torch.float32, *, kind: str = 'pres
     try:
         table = (tensors['table_log_sigma'].float(), tensors['table_std'].float())
         model = LayerDropDenoiser(DiT(DiTConfig(**cfg['dit'])), cfg['sigma_data'], LayerDropConfig(**cfg['layerdrop']), table)
-    except (KeyError, TypeError) as e: raise CheckpointError(f"{stem}: bad {kind} checkpoint ({e!r})") from None
+    except (KeyError, TypeError, ValueError) as e: raise CheckpointError(f"{stem}.json: bad {kind} checkpoint ({e!r})") from None
     model = load_weights(model, tensors, source=str(stem)).to(device=device, dtype=dtype).eval()
     model.method, model.config, model.info = cfg.get('method', kind), cfg, cfg.get('info', {})
     model.default_sampling = {**LAYERDROP_SAMPLING, **cfg.get('sampling', {})}

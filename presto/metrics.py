@@ -228,7 +228,7 @@ def load_embedder(stem, device='cpu', text_encoder=None) -> Embedder:
     "The embedder saved at `stem` as an `Embedder`."
     tensors, cfg = load_checkpoint(stem, kind='embedder')
     try: ecfg = EmbedderConfig(**cfg['embedder'])
-    except (KeyError, TypeError) as e: raise CheckpointError(f"{stem}: bad embedder config in its JSON ({e})") from None
+    except (KeyError, TypeError, ValueError) as e: raise CheckpointError(f"{stem}.json: bad embedder config in its JSON ({e})") from None
     model = load_weights(AudioTextEmbedder(ecfg), tensors, source=str(stem)).to(device).eval()
     out = Embedder(model, text_encoder); out.info = cfg.get('info', {})
     return out

@@ -199,7 +199,7 @@ def load_base_model(stem, device='cpu', dtype=torch.float32, *, kind: str = 'bas
     from presto.dit import DiTConfig
     tensors, cfg = load_checkpoint(stem, kind=kind)
     try: model = EDMDenoiser(DiT(DiTConfig(**cfg['dit'])), cfg['sigma_data'], cfg.get('latent_scale', 1.0))
-    except (KeyError, TypeError) as e: raise CheckpointError(f"{stem}: bad {kind} config in its JSON ({e})") from None
+    except (KeyError, TypeError, ValueError) as e: raise CheckpointError(f"{stem}.json: bad {kind} config in its JSON ({e})") from None
     model = load_weights(model, tensors, source=str(stem)).to(device=device, dtype=dtype).eval()
     model.info, model.config = cfg.get('info', {}), cfg
     return model

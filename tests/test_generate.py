@@ -111,3 +111,18 @@ def test_a_second_writer_to_the_same_folder_is_refused(tiny, tmp_path, capsys):
     with folder_lock(tmp_path):
         assert gen(tiny, 'a reel', '--out', str(tmp_path) + '/', '--no-png') == 2
     assert 'another presto run is writing to' in capsys.readouterr().err
+
+@pytest.mark.parametrize('field, value, message', [
+    ('mlp_ratio', -1.0, 'DiTConfig.mlp_ratio must give an MLP of width >= 1'),
+    ('width', 32768, 'the model alone does not fit'),
+    ('depth', 'twelve', 'DiTConfig.depth must be an integer >= 1'),
+    ('dropout', 1.5, 'DiTConfig.dropout must be in [0, 1)'),
+])
+def test_bad_checkpoint_config_names_file_and_field(tiny, tmp_path, capsys, field, value, message):
+    import shutil
+    for ext in ('.json', '.safetensors'): shutil.copy(str(tiny) + ext, tmp_path / f'edited{ext}')
+    meta = json.loads((tmp_path / 'edited.json').read_text()); meta['config']['dit'][field] = value
+    (tmp_path / 'edited.json').write_text(json.dumps(meta))
+    assert main(['generate', 'a reel', '--model', str(tmp_path / 'edited'), '--out', str(tmp_path / 'x.wav')]) == 2
+    err = capsys.readouterr().err
+    assert 'edited.json: bad base config' in err and message in err, err
