@@ -5,7 +5,7 @@
 # %% ../nbs/09_presto_s.ipynb #950979a6
 from __future__ import annotations
 import argparse, copy, json, math
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import torch
 from torch import nn, Tensor
@@ -113,6 +113,11 @@ PRESETS = {'presto-s': PrestoSConfig(),
            'dmd': PrestoSConfig(gan=False),                                                 # DMD without the GAN term
            # DMD2-style: a fixed 4-step grid with backward simulation, so each level its 4-step sampling queries was trained at
            'dmd2': PrestoSConfig(gen_sigmas=GRID4, backsim=True, dmd_sigma='inf', fake_sigma='inf', gan_sigma='inf', gan_loss='ns')}
+_P_INF = dict(lr_gen=1e-4, lr_fake=1e-4, dmd_sigma='inf', fake_sigma='inf', gan_sigma='inf')   # our scale: p_inf for DMD, fake and GAN
+PRESETS.update({                                  # the recipes of the shipped references (`presto reproduce` runs these)
+    'presto-s-ref': PrestoSConfig(**_P_INF, gen_sigmas=GRID4, backsim=True),   # presto_s_small (and Presto-LS with --layers)
+    'dmd-ref': PrestoSConfig(**_P_INF, gan=False),                             # dmd_small
+    'dmd2-ref': replace(PRESETS['dmd2'], lr_gen=1e-4, lr_fake=1e-4)})          # dmd2_small
 
 # %% ../nbs/09_presto_s.ipynb #5f72a0b1
 def _draw(n, dist, cfg: PrestoSConfig, levels: NoiseLevels, gen: torch.Generator, device) -> Tensor:
@@ -396,7 +401,7 @@ def cli_main(args, settings) -> int:
         fit_drop(multistep_sigmas(GENERATOR_SAMPLING['steps']), layers.net.cfg.depth, args.budget, **layers.ld.schedule())   # bad --budget fails now
     dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
     ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
-    name = 'presto_ls' if layers is not None else args.method.replace('-', '_')
+    name = 'presto_ls' if layers is not None else args.method.removesuffix('-ref').replace('-', '_')   # presto-s-ref -> presto_s_<preset>
     out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{name}_{preset}"
     run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
     sd = latent_sigma_data(ae_stem) * base.latent_scale                                # checked before the (slow) encoding

@@ -149,6 +149,8 @@ class LayerDropConfig:
 
 PRESETS = {'presto-l': LayerDropConfig(),
            'ase': LayerDropConfig(mode='tail', rescale='none', budget_cond=False, teacher=0., denoise=1.)}
+PRESETS.update({'presto-l-ref': LayerDropConfig(teacher=0., denoise=1.),       # the recipes of the shipped presto_l_small and ase_small
+                'ase-ref': PRESETS['ase']})
 
 # %% ../nbs/10_presto_l.ipynb #f271b648
 class LayerDropDenoiser(EDMDenoiser):
@@ -415,7 +417,7 @@ def cli_main(args, settings) -> int:
     fit_drop(sampler_sigmas_for(LAYERDROP_SAMPLING), base.net.cfg.depth, args.budget, **cfg.schedule())   # a bad --budget fails now
     dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
     ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
-    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{args.method.replace('-', '_')}_{preset}"
+    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{args.method.removesuffix('-ref').replace('-', '_')}_{preset}"
     run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
     sd = latent_sigma_data(ae_stem) * base.latent_scale
     if abs(sd - base.sigma_data) > 1e-3 * sd:

@@ -389,7 +389,8 @@ def metric_floor(embedder, ref: Reference, dataset_dir, n: int | None = None, *,
     from presto.data import read_manifest
     n = n or len(ref.prompts)
     rows = read_manifest(dataset_dir, split)
-    if len(rows) < n * resamples: raise ValueError(f"the floor needs {n * resamples} clips of split {split!r} ({resamples} x {n}), it has {len(rows)}")
+    if len(rows) < n: raise ValueError(f"the floor needs at least {n} clips of split {split!r} (one set as large as the evaluation), it has {len(rows)}")
+    resamples = min(resamples, len(rows) // n)                                   # disjoint sets: as many as the split holds
     import soundfile as sf
     pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))[:n * resamples].tolist()
     read = lambda j: torch.from_numpy(sf.read(Path(dataset_dir) / rows[j]['audio'], dtype='int16')[0])

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['RESULT_ROWS', 'MAKES', 'COLUMNS', 'CLAIM_RATIOS', 'RECIPES', 'P_INF_FLAGS', 'PRESTO_S_FLAGS', 'ResultRow',
-           'load_pipelines', 'interleaved_latency', 'measure_results', 'results_markdown', 'check_claims',
-           'claims_markdown', 'add_cli_args', 'select_rows', 'cli_main', 'Stage', 'reproduce_plan', 'stage_argv',
-           'ReproduceError', 'stage_done', 'reproduce', 'reproduce_add_cli_args', 'reproduce_cli_main']
+__all__ = ['RESULT_ROWS', 'MAKES', 'COLUMNS', 'CLAIM_RATIOS', 'RECIPES', 'ResultRow', 'load_pipelines', 'interleaved_latency',
+           'measure_results', 'results_markdown', 'check_claims', 'claims_markdown', 'add_cli_args', 'select_rows',
+           'cli_main', 'Stage', 'reproduce_plan', 'stage_argv', 'ReproduceError', 'stage_done', 'reproduce',
+           'reproduce_add_cli_args', 'reproduce_cli_main']
 
 # %% ../nbs/13_results.ipynb #933393cd
 @dataclass(frozen=True)
@@ -40,9 +40,9 @@ RESULT_ROWS = (ResultRow('base', 'base'),                                     # 
                ResultRow('Presto-LS, 1 step', 'presto-ls', steps=1),
                ResultRow('Presto-LS, 4 steps', 'presto-ls', steps=4))
 
-MAKES = {'base': 'presto train', 'ase': 'presto layerdrop --method ase', 'presto-l': 'presto layerdrop',
-         'dmd': 'presto distill --method dmd', 'dmd2': 'presto distill --method dmd2', 'presto-s': 'presto distill',
-         'presto-ls': 'presto distill --layers presto-l'}    # the command that makes each short name's checkpoint
+MAKES = {'base': 'presto train', 'ase': 'presto layerdrop --method ase-ref', 'presto-l': 'presto layerdrop --method presto-l-ref',
+         'dmd': 'presto distill --method dmd-ref', 'dmd2': 'presto distill --method dmd2-ref', 'presto-s': 'presto distill --method presto-s-ref',
+         'presto-ls': 'presto distill --method presto-s-ref --layers presto-l --budget 0.7'}    # the command that makes each short name's checkpoint
 
 # %% ../nbs/13_results.ipynb #52194109
 def load_pipelines(rows=RESULT_ROWS, *, checkpoint_dir='data/checkpoints', preset: str = 'small', device='cpu', dtype=torch.float32) -> dict:
@@ -193,14 +193,12 @@ RECIPES = {
                  base=('--steps', '30', '--batch-size', '8', '--warmup', '5', '--samples', '0', '--fp32'), embedder=('--steps', '20', '--batch-size', '8'),
                  distill=('--steps', '4', '--batch-size', '4', '--gen-every', '2', '--fp32'),
                  layerdrop=('--steps', '4', '--batch-size', '4', '--min-blocks', '1', '--fp32'), results=('--rounds', '1')),
-    'cpu': dict(model='small', clips=4000, splits='0.9,0.05,0.05', ae=('--steps', '6000'), base=('--steps', '10000'), embedder=('--steps', '2000'),
+    'cpu': dict(model='small', clips=4000, splits='0.9,0.05,0.05', ae=('--steps', '6000'), base=('--steps', '7000'), embedder=('--steps', '2000'),
                 distill=('--steps', '2000'), layerdrop=('--steps', '800'), results=('--rounds', '5')),
     'gpu': dict(model='base', clips=20000, splits='0.9,0.05,0.05', ae=('--steps', '20000', '--batch-size', '32'),
                 base=('--steps', '100000', '--batch-size', '128'), embedder=('--steps', '5000'),
                 distill=('--steps', '10000', '--batch-size', '64'), layerdrop=('--steps', '4000', '--batch-size', '128'), results=('--rounds', '10')),
 }
-P_INF_FLAGS = ('--lr-gen', '1e-4', '--lr-fake', '1e-4', '--dmd-sigma', 'inf', '--fake-sigma', 'inf', '--gan-sigma', 'inf')   # p_inf for DMD, fake, GAN
-PRESTO_S_FLAGS = (*P_INF_FLAGS, '--gen-sigmas', '80,17.5,2.5,0.17', '--backsim')   # our Presto-S recipe: and the generator at the 4-step levels, backward simulation
 
 def reproduce_plan(recipe: str = 'cpu') -> list[Stage]:
     "The stages of `presto reproduce RECIPE`, in order."
@@ -212,12 +210,12 @@ def reproduce_plan(recipe: str = 'cpu') -> list[Stage]:
             Stage('autoencoder', ('train-ae', *p['ae']), ck('autoencoder')),
             Stage('base', ('train', *p['base']), ck(f'base_{m}')),
             Stage('embedder', ('train-embedder', *p['embedder']), ck('embedder')),
-            Stage('presto-s', ('distill', *p['distill'], *PRESTO_S_FLAGS), ck(f'presto_s_{m}')),
-            Stage('dmd', ('distill', '--method', 'dmd', *p['distill'], *P_INF_FLAGS), ck(f'dmd_{m}')),
-            Stage('dmd2', ('distill', '--method', 'dmd2', *p['distill'], '--lr-gen', '1e-4', '--lr-fake', '1e-4'), ck(f'dmd2_{m}')),
-            Stage('presto-l', ('layerdrop', *p['layerdrop'], '--teacher', '0', '--denoise', '1'), ck(f'presto_l_{m}')),
-            Stage('ase', ('layerdrop', '--method', 'ase', *p['layerdrop']), ck(f'ase_{m}')),
-            Stage('presto-ls', ('distill', '--layers', 'presto-l', '--budget', '0.7', *p['distill'], *PRESTO_S_FLAGS), ck(f'presto_ls_{m}')),
+            Stage('presto-s', ('distill', '--method', 'presto-s-ref', *p['distill']), ck(f'presto_s_{m}')),
+            Stage('dmd', ('distill', '--method', 'dmd-ref', *p['distill']), ck(f'dmd_{m}')),
+            Stage('dmd2', ('distill', '--method', 'dmd2-ref', *p['distill']), ck(f'dmd2_{m}')),
+            Stage('presto-l', ('layerdrop', '--method', 'presto-l-ref', *p['layerdrop']), ck(f'presto_l_{m}')),
+            Stage('ase', ('layerdrop', '--method', 'ase-ref', *p['layerdrop']), ck(f'ase_{m}')),
+            Stage('presto-ls', ('distill', '--method', 'presto-s-ref', '--layers', 'presto-l', '--budget', '0.7', *p['distill']), ck(f'presto_ls_{m}')),
             Stage('results', ('results', *p['results'], '--out', 'results.json'), ('results.json', 'results.md'))]
 
 # %% ../nbs/13_results.ipynb #7a424b2a

@@ -22,14 +22,17 @@ def test_every_stage_done_and_the_table(rep):
     st = json.loads((rep / 'reproduce.json').read_text())
     assert {k: v['status'] for k, v in st['stages'].items()} == {s.name: 'done' for s in reproduce_plan('tiny')}
     res = json.loads((rep / 'results.json').read_text())
-    rows = {r['label']: r for r in res['rows']}
+    floor, *models = res['rows']
+    assert floor['label'] == 'floor: real vs real' and floor['excess_fad'] == 0 and math.isfinite(floor['fad']) and floor['n'] == 8
+    rows = {r['label']: r for r in models}
     assert list(rows) == [r.label for r in RESULT_ROWS]
+    for r in rows.values(): assert math.isclose(r['excess_fad'], r['fad'] - floor['fad'])
     for r in rows.values(): assert math.isfinite(r['fad']) and 0 <= r['coverage'] <= 1 and r['latency_ms'] > 0 and r['n'] == 8
     assert rows['base']['speedup'] == 1 and (rows['base']['sampler'], rows['base']['steps'], rows['base']['blocks']) == ('dpmpp_2m', 8, 1)
     assert rows['Presto-L']['blocks'] <= 0.75 and rows['ASE']['blocks'] <= 0.75 and rows['Presto-LS, 4 steps']['blocks'] <= 0.7
     assert (rows['Presto-S, 2 steps']['sampler'], rows['Presto-S, 2 steps']['cfg']) == ('multistep', 1.0)
-    assert {c['claim'] for c in res['claims']} >= {'Presto-L beats ASE at the same budget (0.75)', 'Presto-LS, 4 steps: FAD within 10% of the base'}
-    assert (rep / 'results.md').read_text().startswith('| model | steps | blocks | FAD')
+    assert {c['claim'] for c in res['claims']} >= {'Presto-L beats ASE at the same budget (0.75)', "Presto-LS, 4 steps: excess FAD at most 1.2x the base's"}
+    assert (rep / 'results.md').read_text().startswith('| model | steps | blocks | FAD ↓ | excess FAD ↓')
 
 def test_run_again_skips_everything(rep, capsys):
     before = {p.name: p.stat().st_mtime_ns for p in (rep / 'checkpoints').glob('*.safetensors')}
@@ -70,7 +73,8 @@ def test_results_subset(rep, tmp_path, capsys):
     argv = ['--checkpoint-dir', str(rep / 'checkpoints'), '--data-dir', str(rep / 'data'), '--cache-dir', str(rep / 'cache'), '--preset', 'tiny']
     assert main([*argv, 'results', '--rows', 'base,presto-s', '--n', '7', '--rounds', '1', '--out', str(tmp_path / 'r.json')]) == 0
     rows = json.loads((tmp_path / 'r.json').read_text())['rows']
-    assert [r['label'] for r in rows] == ['base', 'Presto-S, 1 step', 'Presto-S, 2 steps', 'Presto-S, 4 steps'] and {r['n'] for r in rows} == {7}
+    assert [r['label'] for r in rows] == ['floor: real vs real', 'base', 'Presto-S, 1 step', 'Presto-S, 2 steps', 'Presto-S, 4 steps']
+    assert {r['n'] for r in rows} == {7}
     assert '| Presto-S, 4 steps | 4 |' in (tmp_path / 'r.md').read_text()
     assert main([*argv, 'results', '--rows', 'base', '--n', '6', '--rounds', '1', '--out', str(tmp_path / 's.json')]) == 2
     assert 'density/coverage with k=5 needs at least 7 embeddings per set, got 8 and 6' in capsys.readouterr().err
