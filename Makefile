@@ -60,7 +60,7 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)  ## JupyterLab on nbs/ with presto importable and widgets working
 	$(BIN)/jupyter lab --notebook-dir=nbs $(LAB_ARGS)
 
-docs: $(STAMP)  ## static documentation site in _site/ (offline; nbdev-docs if quarto is present)
+docs: $(STAMP)  ## static documentation site in _site/ (offline, nbconvert; `$(PY) tools/build_site.py --quarto` for nbdev-docs)
 	$(PY) tools/build_site.py
 
 readme: $(STAMP)  ## README.md from nbs/index.ipynb (offline)
