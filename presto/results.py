@@ -230,7 +230,8 @@ def stage_argv(stage: Stage, folder, recipe: str, settings=None) -> list[str]:
     if '--out' in args: i = args.index('--out') + 1; args[i] = str(f / args[i])
     return argv + args
 
-class ReproduceError(ValueError): pass
+class ReproduceError(ValueError):
+    "A `presto reproduce` problem: an unknown recipe or stage, or a folder holding another recipe's run."
 
 def _state(folder) -> dict:
     p = Path(folder) / 'reproduce.json'
