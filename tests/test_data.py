@@ -158,7 +158,10 @@ def test_piece_split_is_stable_and_proportional():
     (dict(n_clips=0), "number of clips must be an integer >= 1, got 0"),
     (dict(n_clips=-3), ">= 1, got -3"),
     (dict(sources={"jazz": 1.0}), "unknown source(s) ['jazz']"),
-    (dict(splits=(0.5, 0.5, 0.5)), "splits must be 3 shares"),
+    (dict(splits=(0.5, 0.5, 0.5)), "splits must be 3 finite shares"),
+    (dict(splits=(1, 1, 1)), "splits must be 3 finite shares"),
+    (dict(splits=(float('nan'), 0, 0)), "got (nan, 0, 0)"),
+    (dict(splits=(-1, 1, 1)), "got (-1, 1, 1)"),
 ])
 def test_bad_config_is_a_clear_error(kw, msg):
     with pytest.raises(DataError, match=re.escape(msg)): BuildConfig(**kw)
@@ -234,6 +237,14 @@ def test_ingest_errors(tmp_path):
     (folder / "m.csv").write_text("path,text\nlong.wav,a tone\n")
     with pytest.raises(DataError, match="needs rows with columns 'file' and 'caption'"): ingest_folder(folder, folder / "m.csv", tmp_path / "ds")
     with pytest.raises(DataError, match="no metadata file"): D.find_metadata(tmp_path)
+    for bad in ((1, 1, 1), (float('nan'), 0, 0), (-1, 1, 1)):                      # the folder path checks its splits too
+        with pytest.raises(DataError, match="splits must be 3 finite shares"): ingest_folder(folder, folder / "metadata.csv", tmp_path / "ds", splits=bad)
+    (folder / "bad.csv").write_text("file,caption\ntext.wav,text\nsilent.wav,nothing\n")     # every file unusable: an error, no dataset
+    with pytest.raises(DataError, match="no usable clips, every metadata row was skipped .unreadable 1, silent 1."):
+        ingest_folder(folder, folder / "bad.csv", tmp_path / "ds2", progress=False)
+    assert not (tmp_path / "ds2" / "manifest.jsonl").exists()
+    (folder / "latin1.csv").write_bytes("file,caption\nlong.wav,caf\xe9\n".encode('latin-1'))
+    with pytest.raises(DataError, match="latin1.csv: not UTF-8 text"): ingest_folder(folder, folder / "latin1.csv", tmp_path / "ds3")
 
 
 # ---- datasets and the latent cache --------------------------------------------------------------------------------
@@ -354,3 +365,10 @@ def test_cli_missing_metadata(presto_data, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["--data-dir", str(tmp_path), "data", "--from-folder", str(tmp_path / "empty")]) == 2
     assert "no metadata file" in capsys.readouterr().err
+
+
+def test_empty_split_is_warned():
+    rec = dict(n_clips=3, splits={'train': 3, 'valid': 0, 'test': 0}, out_dir='ds', seconds=1.0, bytes=1, kind='folder',
+               n_files=1, n_rows=1, skipped={})
+    out = D.format_record(rec)
+    assert 'warning: no valid and no test clips: training needs train and valid clips' in out
