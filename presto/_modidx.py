@@ -370,6 +370,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'presto.metrics.metric_floor': ('eval.html#metric_floor', 'presto/metrics.py'),
                                 'presto.metrics.mmd': ('eval.html#mmd', 'presto/metrics.py'),
                                 'presto.metrics.operating_point': ('eval.html#operating_point', 'presto/metrics.py'),
+                                'presto.metrics.profile_stages': ('eval.html#profile_stages', 'presto/metrics.py'),
                                 'presto.metrics.prompt_attributes': ('eval.html#prompt_attributes', 'presto/metrics.py'),
                                 'presto.metrics.reference_set': ('eval.html#reference_set', 'presto/metrics.py'),
                                 'presto.metrics.save_embedder': ('eval.html#save_embedder', 'presto/metrics.py'),

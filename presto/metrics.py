@@ -24,7 +24,7 @@ __all__ = ['ATTRIBUTES', 'MENTION_OF', 'gaussian_stats', 'frechet_gaussians', 'f
            'add_noise_snr', 'lowpass', 'prompt_attributes', 'attribute_accuracy', 'measure_latency', 'Reference',
            'reference_set', 'score', 'evaluate', 'metric_floor', 'with_excess', 'embedder_report',
            'embedder_add_cli_args', 'embedder_cli_main', 'speedups', 'eval_add_cli_args', 'eval_cli_main',
-           'bench_add_cli_args', 'bench_cli_main', 'operating_point']
+           'bench_add_cli_args', 'profile_stages', 'bench_cli_main', 'operating_point']
 
 # %% ../nbs/08_eval.ipynb #e950add0
 def gaussian_stats(x) -> tuple[np.ndarray, np.ndarray]:
@@ -539,6 +539,20 @@ def bench_add_cli_args(p):
     p.add_argument('--batch', type=positive_ints, default=(1, 8), help='batch size(s), comma-separated (default: 1,8)')
     p.add_argument('--repeats', type=positive_int, default=5, help='timed runs per row after one warm-up (default: 5)')
     p.add_argument('--json', help='also write the rows to this JSON file')
+    p.add_argument('--profile', help='also write a torch.profiler table (top operators of text, sampling and decoding) of the first row to this file')
+
+def profile_stages(pipe, *, prompt: str = 'a fast Irish reel on the flute', top: int = 12, out=None) -> str:
+    "Top operators (self CPU time) of each stage of one warm batch-1 generation of `pipe`: where the time goes."
+    from torch.profiler import profile, record_function
+    pipe.text.clear_cache(); pipe([prompt])                                         # warm
+    pipe.text.clear_cache()
+    with profile() as prof:
+        with record_function('stage: text'): cond = pipe.text.encode([prompt])
+        with record_function('stage: sampling'): z = pipe.sample(cond)
+        with record_function('stage: decoding'): pipe.ae.decode((z / pipe.model.latent_scale).to(next(pipe.ae.parameters()).dtype))
+    text = prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=top)
+    if out is not None: Path(out).write_text(text)
+    return text
 
 def bench_cli_main(args, settings) -> int:
     "`presto bench`: the latency table."
@@ -551,6 +565,9 @@ def bench_cli_main(args, settings) -> int:
         check_memory(pipe.model.net.cfg, max(args.batch), pipe.train_frames, per_clip=2, device=pipe.device, what=f"bench --batch {max(args.batch)}")
     rows = speedups([measure_latency(pipe, sampler=s, steps=k, cfg=w, budget=f, batch=b, repeats=args.repeats)
                      for b in args.batch for pipe, grid in runs for s, k, w, f in grid])
+    for r in rows:                                                                 # the limit: the network alone
+        r['overhead'] = 1 - r['dit_ms'] / r['total_ms']; r['clips_per_s'] = 1e3 * r['batch'] / r['total_ms']
+    if args.profile: print(profile_stages(runs[0][0], out=output_path(args.profile)))
     pipe = runs[0][0]
     print(f"# presto bench: {torch.get_num_threads()} threads on {pipe.device}, {pipe.dtype}; medians of {args.repeats} runs after 1 warm-up; "
           f"speedup = total time of the first row of the same batch size / this row's")

@@ -48,11 +48,15 @@ def test_eval_cli(tiny, embedder, tone_ds, tmp_path, capsys):
 
 def test_bench_cli(tiny, tmp_path, capsys):
     out = tmp_path / 'bench.json'
-    assert main(['bench', '--model', str(tiny), '--sampler', 'euler', '--steps', '2,4', '--batch', '1,2', '--repeats', '1', '--json', str(out)]) == 0
+    assert main(['bench', '--model', str(tiny), '--sampler', 'euler', '--steps', '2,4', '--batch', '1,2', '--repeats', '1', '--json', str(out),
+                 '--profile', str(tmp_path / 'prof.txt')]) == 0
     rows = json.loads(out.read_text())
     assert [(r['steps'], r['batch']) for r in rows] == [(2, 1), (4, 1), (2, 2), (4, 2)]
+    for r in rows: assert 0 < r['overhead'] < 1 and abs(r['overhead'] - (1 - r['dit_ms'] / r['total_ms'])) < 1e-9 and r['clips_per_s'] > 0
     text = capsys.readouterr().out
-    assert 'presto bench' in text and 'ms_per_nfe' in text and 'rtf' in text
+    assert 'presto bench' in text and 'ms_per_nfe' in text and 'rtf' in text and 'overhead' in text
+    prof = (tmp_path / 'prof.txt').read_text()
+    assert all(f'stage: {s}' in prof for s in ('text', 'sampling', 'decoding')) and 'aten::' in prof
 
 @pytest.mark.parametrize('args, message', [
     (['eval', '--sampler', 'ddim'], "--sampler: unknown 'ddim'; allowed: euler, heun, dpmpp_2m, multistep"),
