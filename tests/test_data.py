@@ -353,7 +353,7 @@ def test_cli_folder_ingestion(presto_data, tmp_path, capsys):
     (["data", "--from-folder", "/no/such/folder"], "--from-folder /no/such/folder: folder not found"),
     (["data", "--metadata", "m.csv"], "--metadata goes with --from-folder"),
     (["data", "--splits", "0.5,x"], "give three numbers train,valid,test"),
-    (["data", "--splits", "0.5,0.5,0.5", "--clips", "2"], "splits must be 3 shares (train, valid, test) >= 0 summing to 1"),
+    (["data", "--splits", "0.5,0.5,0.5", "--clips", "2"], "splits must be 3 finite shares (train, valid, test) >= 0 summing to 1"),
 ])
 def test_cli_errors_are_one_line(presto_data, tmp_path, capsys, args, msg):
     assert main(["--data-dir", str(tmp_path)] + args) == 2

@@ -39,12 +39,14 @@ def test_eval_cli(tiny, embedder, tone_ds, tmp_path, capsys):
     out = tmp_path / 'rows.json'
     assert main(['eval', '--model', str(tiny), '--embedder', str(embedder), '--dataset', str(tone_ds), '--sampler', 'euler,dpmpp_2m',
                  '--steps', '2', '--cfg', '1,3', '--batch-size', '4', '--out', str(out)]) == 0
-    rows = json.loads(out.read_text())
+    floor, *rows = json.loads(out.read_text())                                       # first the floor: real vs real at the same n
+    assert floor['model'].startswith('floor') and floor['n'] == 8 and floor['fad'] > 0 and 'fad_std' in floor
+    for r in rows: assert math.isclose(r['excess_fad'], r['fad'] - floor['fad'])
     assert [(r['sampler'], r['cfg']) for r in rows] == [('euler', 1.0), ('euler', 3.0), ('dpmpp_2m', 1.0), ('dpmpp_2m', 3.0)]
     for r in rows:
         assert r['n'] == 8 and r['nfe'] == 2 and r['fad'] > 0 and 0 <= r['coverage'] <= 1 and -1 <= r['clap'] <= 1
         assert 0 <= r['attr_acc'] <= 1 and r['latency_ms'] > 0 and math.isfinite(r['mmd'])
-    assert 'wrote 4 row(s)' in capsys.readouterr().out
+    assert 'wrote 5 row(s)' in capsys.readouterr().out
 
 def test_bench_cli(tiny, tmp_path, capsys):
     out = tmp_path / 'bench.json'
@@ -62,7 +64,7 @@ def test_bench_cli(tiny, tmp_path, capsys):
     (['eval', '--sampler', 'ddim'], "--sampler: unknown 'ddim'; allowed: euler, heun, dpmpp_2m, multistep"),
     (['eval', '--cfg', '2,-1'], 'CFG scale must be a finite number >= 0'),
     (['bench', '--model', 'nope'], "no model checkpoint 'nope'"),
-    (['eval', '--embedder', 'no/such/embedder'], 'checkpoint file not found: no/such/embedder.safetensors'),
+    (['eval', '--embedder', 'no/such/embedder'], 'checkpoint file not found: no/such/embedder.json'),
 ])
 def test_eval_errors(tiny, args, message, capsys):
     argv = args + (['--model', str(tiny)] if '--model' not in args else [])
@@ -74,7 +76,7 @@ def test_eval_with_a_plugged_in_embedder(tiny, tone_ds, tmp_path):
     out = tmp_path / 'rows.json'
     assert main(['eval', '--model', str(tiny), '--embedder', 'python:presto.metrics.mel_stats_embedder', '--dataset', str(tone_ds),
                  '--sampler', 'euler', '--steps', '2', '--batch-size', '8', '--no-latency', '--out', str(out)]) == 0
-    (r,) = json.loads(out.read_text())
+    floor, r = json.loads(out.read_text())
     assert r['fad'] > 0 and 0 <= r['coverage'] <= 1 and 'clap' not in r and 'attr_acc' not in r and 'latency_ms' not in r
 
 @pytest.mark.parametrize('spec, message', [('laion-clap:/no/such/clap.pt', 'LAION-CLAP checkpoint not found'),
