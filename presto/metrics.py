@@ -455,7 +455,7 @@ def _grid_args(p):
     from presto.cli import positive_ints
     p.add_argument('--model', default='base', help='model short name(s) or checkpoint path(s), comma-separated (default: base)')
     p.add_argument('--sampler', help="sampler name(s), comma-separated (default: each model's own; base: dpmpp_2m)")
-    p.add_argument('--steps', type=positive_ints, help="step count(s), comma-separated (default: each model's own; base: 8)")
+    p.add_argument('--steps', type=positive_ints, help="step count(s), comma-separated (default: each model's own; base: 16)")
     p.add_argument('--cfg', help="CFG scale(s), comma-separated (default: each model's own; base: 3)")
     p.add_argument('--budget', help="layer budget(s) in (0, 1], comma-separated: fraction of block evaluations (default: each model's own; base: 1)")
 

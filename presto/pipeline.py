@@ -68,7 +68,7 @@ MODEL_LOADERS = {'base': 'presto.train:load_base_model',   # checkpoint kind -> 
 SHORT_NAMES = {'base': 'base_{preset}', 'presto-s': 'presto_s_{preset}',      # name on the command line -> checkpoint file
                'dmd': 'dmd_{preset}', 'dmd2': 'dmd2_{preset}',                #   name in checkpoint_dir
                'presto-l': 'presto_l_{preset}', 'ase': 'ase_{preset}', 'presto-ls': 'presto_ls_{preset}'}
-DEFAULT_SAMPLING = {'sampler': 'dpmpp_2m', 'steps': 8, 'cfg': 3.0, 'budget': 1.0}   # for models without `default_sampling`: the base's
+DEFAULT_SAMPLING = {'sampler': 'dpmpp_2m', 'steps': 16, 'cfg': 3.0, 'budget': 1.0}  # for models without `default_sampling`: the base's operating point (08_eval)
 
 def checkpoint_kind(stem) -> str:
     "The `kind` recorded in a checkpoint's JSON, read without loading its weights."
@@ -286,7 +286,7 @@ def add_cli_args(p):
     p.add_argument('--autoencoder', help='autoencoder checkpoint (default: <checkpoint_dir>/autoencoder)')
     p.add_argument('--text-model', help='local folder of the text encoder (default: the packaged all-MiniLM-L6-v2)')
     p.add_argument('--sampler', help=f"one of {', '.join(SAMPLERS)} (default: the model's; base: dpmpp_2m, generators: multistep)")
-    p.add_argument('--steps', type=positive_int, help="sampler steps (default: the model's; base: 8, Presto-S: 4)")
+    p.add_argument('--steps', type=positive_int, help="sampler steps (default: the model's; base: 16, Presto-S: 4)")
     p.add_argument('--cfg', type=float, help="classifier-free guidance scale w >= 0; 1 = none (default: the model's; base: 3, generators: 1)")
     p.add_argument('--budget', type=float, help="fraction of block evaluations, in (0, 1], for layer-drop models (default: the model's; Presto-L: 0.75)")
     p.add_argument('--duration', type=float, help='seconds per clip (default: the training length, 4.096 s)')

@@ -27,7 +27,7 @@ class ResultRow:
     sampler: str | None = None
     cfg: float | None = None
 
-RESULT_ROWS = (ResultRow('base', 'base'),                                     # DPM++(2M), 8 steps, CFG 3: the operating point of 08_eval
+RESULT_ROWS = (ResultRow('base', 'base'),                                     # DPM++(2M), 16 steps, CFG 3: the operating point of 08_eval
                ResultRow('ASE', 'ase', budget=0.75),
                ResultRow('Presto-L', 'presto-l', budget=0.75),
                ResultRow('DMD (no GAN), 1 step', 'dmd', steps=1),

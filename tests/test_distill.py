@@ -59,7 +59,7 @@ def test_eval_and_bench_base_vs_generator(generator, tiny, tone_ds, tmp_path):
     assert main(['eval', '--model', f'{tiny},{generator}', '--embedder', 'python:presto.metrics.mel_stats_embedder',
                  '--dataset', str(tone_ds), '--batch-size', '8', '--no-latency', '--out', str(out)]) == 0
     rows = json.loads(out.read_text())[1:]                                            # after the floor row
-    assert [(r['model'], r['sampler'], r['steps'], r['cfg']) for r in rows] == [('base_tiny', 'dpmpp_2m', 8, 3.0), ('presto_s_tiny', 'multistep', 4, 1.0)]
+    assert [(r['model'], r['sampler'], r['steps'], r['cfg']) for r in rows] == [('base_tiny', 'dpmpp_2m', 16, 3.0), ('presto_s_tiny', 'multistep', 4, 1.0)]
     bench = tmp_path / 'bench.json'
     assert main(['bench', '--model', f'{tiny},{generator}', '--batch', '1', '--repeats', '1', '--json', str(bench)]) == 0
     b = json.loads(bench.read_text())

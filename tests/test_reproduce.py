@@ -28,7 +28,7 @@ def test_every_stage_done_and_the_table(rep):
     assert list(rows) == [r.label for r in RESULT_ROWS]
     for r in rows.values(): assert math.isclose(r['excess_fad'], r['fad'] - floor['fad'])
     for r in rows.values(): assert math.isfinite(r['fad']) and 0 <= r['coverage'] <= 1 and r['latency_ms'] > 0 and r['n'] == 8
-    assert rows['base']['speedup'] == 1 and (rows['base']['sampler'], rows['base']['steps'], rows['base']['blocks']) == ('dpmpp_2m', 8, 1)
+    assert rows['base']['speedup'] == 1 and (rows['base']['sampler'], rows['base']['steps'], rows['base']['blocks']) == ('dpmpp_2m', 16, 1)
     assert rows['Presto-L']['blocks'] <= 0.75 and rows['ASE']['blocks'] <= 0.75 and rows['Presto-LS, 4 steps']['blocks'] <= 0.7
     assert (rows['Presto-S, 2 steps']['sampler'], rows['Presto-S, 2 steps']['cfg']) == ('multistep', 1.0)
     assert {c['claim'] for c in res['claims']} >= {'Presto-L beats ASE at the same budget (0.75)', "Presto-LS, 4 steps: excess FAD at most 1.2x the base's"}
