@@ -98,7 +98,7 @@ def test_sampler_every_kind(presto_l, tiny):
     assert (base.kind, ld.kind) == ('base', 'presto-l')
     s = Sampler(ld, steps=2); z = s(cond, frames=16)
     assert z.shape == (1, 16, 16) and s.settings()['budget'] == 0.8 and s.blocks <= 0.8
-    assert Sampler(base).settings() == {'sampler': 'dpmpp_2m', 'steps': 8, 'nfe': 8, 'cfg': 3.0, 'budget': 1.0}
+    assert Sampler(base).settings() == {'sampler': 'dpmpp_2m', 'steps': 16, 'nfe': 16, 'cfg': 3.0, 'budget': 1.0}
     with pytest.raises(LayerDropError, match='always runs full depth'): Sampler(base, budget=0.9)
 
 def test_compare(presto_l, tiny, tmp_path, capsys):
