@@ -141,7 +141,7 @@ def test_disk_cache_round_trip(enc, tmp_path):
         with pytest.warns(UserWarning, match="another prompt"): assert load_encoding(f, CAPTIONS[1]) is None
         f.write_bytes(b"garbage"); enc.clear_cache()
         with pytest.warns(UserWarning, match="ignoring text cache file"): enc.encode(CAPTIONS[0])
-        assert torch.equal(load_encoding(f, CAPTIONS[0])[0], first["states"][0, :n_tokens(enc, CAPTIONS[0])])
+        assert torch.allclose(load_encoding(f, CAPTIONS[0])[0], first["states"][0, :n_tokens(enc, CAPTIONS[0])], atol=1e-5)   # re-encoded alone: rounding
     finally:
         enc.cache_dir = None; enc.clear_cache()
 
