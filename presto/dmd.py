@@ -84,6 +84,7 @@ class PrestoSConfig:
     gen_every: int = 5          # fake-score updates per generator update (two time-scale rule)
     lr_gen: float = 5e-5        # AdamW learning rate of the generator
     lr_fake: float = 5e-5       # AdamW learning rate of the fake score and discriminator
+    warmup: int = 0             # updates over which both learning rates rise linearly from 0 (0: none)
     grad_clip: float = 1.0      # max gradient norm per optimiser
     ema_decay: float = 0.99     # EMA of the generator's weights (per generator update)
     bf16: bool = True           # bf16 autocast
@@ -106,6 +107,7 @@ class PrestoSConfig:
         for k in ('cfg', 'nu1', 'nu2'):
             if not getattr(self, k) >= 0: raise ValueError(f"{k} must be >= 0, got {getattr(self, k)}")
         if not 0 <= self.ema_decay < 1: raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.warmup < 0: raise ValueError(f"warmup must be >= 0 updates, got {self.warmup}")
 
 GRID4 = tuple(round(s, 4) for s in multistep_sigmas(4)[:-1].tolist())   # the levels of 4-step sampling: 80, 17.53, 2.515, 0.1698
 
@@ -252,12 +254,14 @@ def generator_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generat
         l_dmd = dmd_loss(x_hat, g)
         loss, logs = l_dmd, {'dmd_loss': l_dmd.item(), 'dmd_grad_norm': g.flatten(1).norm(dim=1).mean().item(),
                              'score_gap': (fake - real).pow(2).flatten(1).mean(1).sqrt().mean().item()}
+        logs['dmd_out_grad'] = (g / g.numel()).norm().item()               # each term's pull on the generator's output
         if cfg.gan:
             s_g = draw(cfg.gan_sigma)
             d_fake = m.discriminate(add_noise(x_hat, s_g, noise()), s_g, cond)
             l_g = gan_generator_loss(d_fake.float(), cfg.gan_loss)
             loss = loss + cfg.nu1 * l_g
-            logs['g_loss'] = l_g.item()
+            gan_grad, = torch.autograd.grad(cfg.nu1 * l_g, x_hat, retain_graph=True)
+            logs.update(g_loss=l_g.item(), gan_out_grad=gan_grad.norm().item())
     if not torch.isfinite(loss): raise FloatingPointError(f"generator loss is {loss.item()}")
     opt.zero_grad(set_to_none=True); loss.backward()
     average_gradients(list(m.gen.parameters()), shard[1])
@@ -298,6 +302,9 @@ def train_presto_s(base: EDMDenoiser, latents: Tensor, conds: dict | None, out_d
         idx = torch.randint(len(latents), (cfg.batch_size,), generator=gen)[rank::world]   # the global batch; this rank's share
         x0 = latents[idx].float().to(device)
         cond = None if conds is None else {k: v[idx].to(device) for k, v in conds.items()}
+        ramp = min(1., (step + 1) / cfg.warmup) if cfg.warmup else 1.        # linear learning-rate warm-up, a function of the step alone
+        for name, lr in (('gen', cfg.lr_gen), ('fake', cfg.lr_fake)):
+            for g in opts[name].param_groups: g['lr'] = lr * ramp
         logs = fake_update(m, x0, cond, opts['fake'], gen, levels, (rank, world))
         if (step + 1) % cfg.gen_every == 0: logs.update(generator_update(m, x0, cond, opts['gen'], gen, levels, (rank, world)))
         if (step + 1) % cfg.log_every == 0 or step + 1 == end:
@@ -355,6 +362,7 @@ def add_cli_args(p):
         p.add_argument(f"--{name.replace('_', '-')}", type=float, help=f'(default: the preset\'s, {getattr(PrestoSConfig(), name)})')
     for name in ('gen_sigma', 'dmd_sigma', 'fake_sigma', 'gan_sigma'):
         p.add_argument(f"--{name.replace('_', '-')}", choices=NOISE_DISTS, help="noise levels: train / inf / mix (default: the preset's)")
+    p.add_argument('--warmup', type=int, help=f"updates of linear learning-rate warm-up (default: the preset's, {PrestoSConfig().warmup})")
     p.add_argument('--gen-sigmas', type=_csv_floats, help="fixed generator input levels, e.g. 80 (default: the preset's)")
     p.add_argument('--backsim', action=argparse.BooleanOptionalAction, help="generator inputs from its own steps over --gen-sigmas (default: the preset's)")
     p.add_argument('--p-train', choices=P_TRAINS, help="p_train: 'edm' or 'data' (moved to the latents' sigma_data; default: the preset's)")
