@@ -15,7 +15,7 @@ export MPLBACKEND ?= Agg
 # pyproject.toml, so its mtime is no guide): change a dependency and the next command reinstalls.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 
-.PHONY: install demo test results reproduce lab docs readme export clean-nbs check-sync nbtest pytest browser clean
+.PHONY: install demo test results reproduce lab docs readme export clean-nbs check-sync lint-imports nbtest pytest browser clean
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,14 +38,18 @@ results: $(STAMP)  ## the whole-project results table from the shipped checkpoin
 reproduce: $(STAMP)  ## everything from scratch into outputs/reproduce/$(RECIPE) (RECIPE=tiny|cpu|gpu), ending with the results table; resumable
 	$(BIN)/presto reproduce $(RECIPE)
 
-test: $(STAMP)  ## every test: notebooks in sync and clean, notebooks run, pytest (incl. browser)
+test: $(STAMP)  ## every test: notebooks in sync and clean, the import layers, notebooks run, pytest (incl. browser)
 	$(MAKE) --no-print-directory check-sync
+	$(MAKE) --no-print-directory lint-imports
 	$(MAKE) --no-print-directory nbtest
 	$(MAKE) --no-print-directory browser
 	$(MAKE) --no-print-directory pytest
 
 check-sync: $(STAMP)  ## fail if nbdev-clean / nbdev-export would change anything
 	$(PY) tools/check_sync.py
+
+lint-imports: $(STAMP)  ## fail if a module imports a layer above it (the contract in pyproject.toml)
+	$(BIN)/lint-imports --no-cache
 
 nbtest: $(STAMP)  ## run every notebook (skips cells flagged notest/slow/gpu)
 	$(BIN)/nbdev-test --n-workers 2 --timing

@@ -13,14 +13,13 @@ import soxr
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from .checkpoint import atomic_write
+from .fileio import atomic_write
 
 # %% auto #0
 __all__ = ['SAMPLE_RATE', 'CLIP_SAMPLES', 'SILENCE_PEAK', 'FORMATS', 'LOUDNESS_BLOCK', 'AudioError', 'resample', 'to_mono',
            'crop_or_pad', 'load_audio', 'save_audio', 'stft', 'istft', 'mel_filterbank', 'MelSpectrogram', 'log_mel',
            'plot_wave_mel', 'audio_player', 'griffin_lim', 'mel_l1', 'spectral_convergence', 'mrstft_distance',
-           'mel_to_magnitude', 'mel_to_audio', 'loudness', 'normalize_loudness', 'peak_normalize', 'audio_report',
-           'add_cli_args', 'cli_main']
+           'mel_to_magnitude', 'mel_to_audio', 'loudness', 'normalize_loudness', 'peak_normalize', 'audio_report']
 
 # %% ../nbs/01_audio.ipynb #0c896996
 SAMPLE_RATE = 16_000   # Hz: every presto model works on 16 kHz mono audio [ours]
@@ -381,29 +380,3 @@ def audio_report(path, # an audio file
     lufs = loudness(wav, sr) if n >= LOUDNESS_BLOCK * sr else None
     return dict(path=str(path), ok=True, channels=info.channels, file_sr=info.samplerate, seconds=n / sr,
                 peak_dbfs=20 * math.log10(_peak(wav)), lufs=lufs if lufs is None or math.isfinite(lufs) else None)
-
-def add_cli_args(parser): # the `presto audio` subparser
-    "Options of `presto audio`"
-    parser.add_argument('files', nargs='+', metavar='FILE', help='audio files to check')
-    parser.add_argument('--sr', type=int, default=SAMPLE_RATE, help='sample rate to load at, Hz (default %(default)s)')
-    parser.add_argument('--min-seconds', type=float, default=0., help='reject clips shorter than this (default %(default)s)')
-    parser.add_argument('--out', metavar='DIR', help='also write each usable file to DIR as mono wav at --sr, loudness-normalised')
-    parser.add_argument('--lufs', type=float, default=-20., help='loudness target for --out, LUFS (default %(default)s)')
-
-def cli_main(args, # parsed `presto audio` arguments
-             settings, # a `presto.settings.Settings` (unused: the files are named on the command line)
-            ) -> int:
-    "Print one line per file (usable or why not); with `--out`, write the usable ones normalised. Exit code 1 if any is rejected"
-    bad, written = 0, set()
-    for f in args.files:
-        r = audio_report(f, args.sr, min_samples=max(1, round(args.min_seconds * args.sr)))
-        if not r['ok']: bad += 1; print(f"REJECT {r['error']}"); continue
-        lufs = 'n/a (< 0.4 s)' if r['lufs'] is None else f"{r['lufs']:.1f} LUFS"
-        print(f"ok     {f}: {r['channels']} ch {r['file_sr']} Hz, {r['seconds']:.2f} s, peak {r['peak_dbfs']:.1f} dBFS, {lufs}")
-        if args.out and Path(f).stem in written: bad += 1; print(f"       -> not written: another file named {Path(f).stem}.* came first")
-        elif args.out:
-            written.add(Path(f).stem)
-            out = save_audio(Path(args.out) / (Path(f).stem + '.wav'), normalize_loudness(load_audio(f, args.sr), args.sr, args.lufs), args.sr)
-            print(f"       -> {out}")
-    print(f"{len(args.files) - bad} of {len(args.files)} file(s) usable")
-    return 1 if bad else 0

@@ -10,14 +10,14 @@ from pathlib import Path
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .audio import SAMPLE_RATE, stft, istft, mel_l1, mrstft_distance
-from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
+from .audio import SAMPLE_RATE, stft, istft, mel_l1, mrstft_distance, log_mel, mel_to_audio
+from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError, save_training_state, load_training_state
+from .data import read_manifest
 
 # %% auto #0
 __all__ = ['AEConfig', 'ConvNeXtBlock', 'ChannelNorm', 'Autoencoder', 'kl_divergence', 'ae_loss', 'AETrainConfig', 'lr_at',
            'random_crops', 'save_train_state', 'load_train_state', 'train_autoencoder', 'encode_clips', 'latent_stats',
-           'save_autoencoder', 'load_autoencoder', 'reconstruction_report', 'decode_latency', 'load_clips',
-           'add_cli_args', 'cli_main']
+           'save_autoencoder', 'load_autoencoder', 'reconstruction_report', 'decode_latency', 'load_clips']
 
 # %% ../nbs/04_autoencoder.ipynb #5b1c0985
 @dataclass
@@ -158,13 +158,11 @@ def _state_stem(out_dir) -> Path: return Path(out_dir) / 'train_state'
 
 def save_train_state(out_dir, model: Autoencoder, opt, step: int, gen: torch.Generator, tc: AETrainConfig):
     "Checkpoint everything needed to continue training exactly (atomic)."
-    from presto.checkpoint import save_training_state
     save_training_state(_state_stem(out_dir), {'model': model}, opt, gen, step, {'ae': asdict(model.cfg), 'train': asdict(tc)},
                         kind='autoencoder-train-state')
 
 def load_train_state(out_dir, model: Autoencoder, opt, gen: torch.Generator) -> int:
     "Restore a training state saved by `save_train_state` into `model`, `opt`, `gen`; returns the step to continue from."
-    from presto.checkpoint import load_checkpoint, load_training_state
     saved = load_checkpoint(_state_stem(out_dir), kind='autoencoder-train-state')[1]['ae']
     if saved != asdict(model.cfg): raise CheckpointError(f"{out_dir}: the saved run used AEConfig {saved}, not {asdict(model.cfg)}")
     return load_training_state(_state_stem(out_dir), {'model': model}, opt, gen, kind='autoencoder-train-state')['step']
@@ -236,7 +234,6 @@ def load_autoencoder(stem, device='cpu', dtype=torch.float32) -> Autoencoder:
 @torch.no_grad()
 def reconstruction_report(model: Autoencoder, clips: Tensor, batch_size: int = 8, griffin_lim: bool = True) -> dict:
     "Mean mel L1 and MR-STFT distance of the autoencoder's reconstructions of `clips` `(M, N)`, and of Griffin-Lim from the true mel."
-    from presto.audio import log_mel, mel_to_audio
     dev = next(model.parameters()).device
     rows = {'autoencoder': [], 'griffin_lim_true_mel': []}
     for c in clips.split(batch_size):
@@ -265,52 +262,6 @@ def decode_latency(model: Autoencoder, seconds: float = 4.096, batch: int = 1, r
 def load_clips(dataset_dir, split: str | None = 'train', max_clips: int | None = None) -> Tensor:
     "Clips of `split` (None: all) from a `presto data` dataset as int16 PCM `(M, N)`, the first `max_clips` in manifest order."
     import soundfile as sf
-    from presto.data import read_manifest
     rows = read_manifest(dataset_dir, split)[:max_clips]
     if not rows: raise ValueError(f"no clips in split {split!r} of {dataset_dir}")
     return torch.stack([torch.from_numpy(sf.read(Path(dataset_dir) / r['audio'], dtype='int16')[0]) for r in rows])
-
-# %% ../nbs/04_autoencoder.ipynb #5c968ec0
-def add_cli_args(p):
-    "Options of `presto train-ae`."
-    p.add_argument('--dataset', help='dataset folder (default: <data_dir>/datasets/music21)')
-    p.add_argument('--out', help='checkpoint stem to write (default: <checkpoint_dir>/autoencoder)')
-    p.add_argument('--run-dir', help='training state and metrics.jsonl (default: <output_dir>/runs/<name of --out>)')
-    p.add_argument('--channels', type=int, default=AEConfig.latent_channels, help='latent channels C')
-    p.add_argument('--width', type=int, default=AEConfig.width, help='hidden width of encoder and decoder')
-    from presto.cli import add_config_args
-    add_config_args(p, AETrainConfig(), ('steps', 'batch_size', 'crop', 'ckpt_every', 'lr', 'kl_weight'))
-    p.add_argument('--max-clips', type=int, help='use at most this many training clips')
-    p.add_argument('--eval-clips', type=int, default=64, help='clips for the reconstruction report')
-    p.add_argument('--eval-split', default='valid', help='split the report is measured on')
-    p.add_argument('--stop-at', type=int, help='end this run at this step (resume later by running again)')
-    p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
-    p.add_argument('--report', help='also write the report as JSON here')
-    p.add_argument('--fp32', action='store_true', help='no bf16 autocast (bf16 is slow on CPUs without bf16 matrix units)')
-
-def cli_main(args, settings) -> int:
-    "`presto train-ae`: train, measure and save the autoencoder."
-    from presto.cli import write_json, output_path
-    dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
-    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / 'autoencoder'
-    run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
-    if args.report: output_path(args.report)
-    cfg = AEConfig(latent_channels=args.channels, width=args.width)
-    tc = AETrainConfig(steps=args.steps, batch_size=args.batch_size, crop=args.crop, lr=args.lr, kl_weight=args.kl_weight,
-                       ckpt_every=args.ckpt_every, bf16=not args.fp32, seed=settings.seed)
-    train, valid = load_clips(dataset, 'train', args.max_clips), load_clips(dataset, args.eval_split, args.eval_clips)
-    print(f"# presto train-ae: {len(train)} train / {len(valid)} {args.eval_split} clips from {dataset}; {cfg}; run in {run_dir}")
-    t0 = time.time()
-    from presto.settings import resolve_device
-    model = train_autoencoder(train, run_dir, cfg, tc, device=str(resolve_device(settings)),
-                              resume=not args.no_resume, stop_at=args.stop_at)
-    if args.stop_at and args.stop_at < tc.steps: print(f"stopped at step {args.stop_at}; run again to continue"); return 0
-    report = {'config': asdict(cfg), 'train': asdict(tc), 'train_clips': len(train), 'train_seconds': round(time.time() - t0, 1),
-              'params': sum(p.numel() for p in model.parameters()), **reconstruction_report(model, valid),
-              'stats': latent_stats(encode_clips(model, train[:1024])), 'decode_ms_4s_b1': decode_latency(model)}
-    path = save_autoencoder(model, out, report['stats'], info={k: v for k, v in report.items() if k != 'stats'})
-    report['checkpoint_mb'] = round(path.stat().st_size / 2**20, 2)
-    print(json.dumps({k: report[k] for k in ('autoencoder', 'griffin_lim_true_mel', 'decode_ms_4s_b1', 'checkpoint_mb')}))
-    print(f"sigma_data = {report['stats']['sigma_data']:.4f}; saved {path}")
-    if args.report: write_json(args.report, report)
-    return 0

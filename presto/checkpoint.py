@@ -10,46 +10,15 @@ import torch
 from torch import nn, Tensor
 from safetensors.torch import save_file, load_file
 from safetensors import SafetensorError
+from .fileio import atomic_write, fsync_dir, file_sha256
 
 # %% auto #0
-__all__ = ['CheckpointError', 'atomic_write', 'checkpoint_paths', 'save_checkpoint', 'load_checkpoint', 'load_weights',
-           'pack_state', 'unpack_state', 'save_training_state', 'load_training_state']
+__all__ = ['CheckpointError', 'checkpoint_paths', 'save_checkpoint', 'load_checkpoint', 'load_weights', 'pack_state',
+           'unpack_state', 'save_training_state', 'load_training_state']
 
 # %% ../nbs/90_checkpoint.ipynb #bda1e6d6
 class CheckpointError(ValueError):
     "A checkpoint that is missing, malformed, or does not match what it is loaded into."
-
-def _umask() -> int:
-    mask = os.umask(0); os.umask(mask); return mask
-
-def _fsync_dir(folder):   # make a rename in `folder` durable (no-op where directories cannot be opened)
-    try: fd = os.open(folder, os.O_RDONLY)
-    except OSError: return
-    try: os.fsync(fd)
-    except OSError: pass
-    finally: os.close(fd)
-
-class atomic_write:
-    "Context manager: yields a temp path beside `path`; on success fsyncs it and `os.replace`s it onto `path`, on error removes it."
-    def __init__(self, path, suffix: str = ''):  # path: final file; suffix: temp-file suffix (some writers need it)
-        self.path = Path(path)
-        self.suffix = suffix or self.path.suffix
-
-    def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f'.{self.path.name}.', suffix=f'.tmp{self.suffix}', dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            os.chmod(self.tmp, 0o666 & ~_umask())                               # mkstemp makes 0600 files; use the usual mode
-            with open(self.tmp, 'rb+') as f: os.fsync(f.fileno())               # the bytes are on disk before the name moves
-            os.replace(self.tmp, self.path)
-            _fsync_dir(self.path.parent)
-        else: self.tmp.unlink(missing_ok=True)
-        return False
 
 # %% ../nbs/90_checkpoint.ipynb #87e09488
 def checkpoint_paths(stem) -> tuple[Path, Path]:
@@ -84,19 +53,13 @@ def save_checkpoint(stem, tensors: dict[str, Tensor], config: dict, *, kind: str
     writer = atomic_write(w_path)
     with writer as tmp:                                                      # 1: the weights, under a pending name
         save_file({k: cast(v.detach()).contiguous().cpu() for k, v in tensors.items()}, str(tmp))
-        meta['sha256'] = _file_sha256(tmp); _point(0)
+        meta['sha256'] = file_sha256(tmp); _point(0)
         writer.path = pending = _pending(w_path, meta['sha256'])
     _point(1)
     with atomic_write(c_path) as tmp: tmp.write_text(json.dumps(meta, indent=1, default=_json_default))   # 2: the commit
     _point(2)
-    os.replace(pending, w_path); _fsync_dir(w_path.parent)    # 3: the pending weights take the usual name
+    os.replace(pending, w_path); fsync_dir(w_path.parent)    # 3: the pending weights take the usual name
     return w_path
-
-def _file_sha256(p) -> str:
-    h = hashlib.sha256()
-    with open(p, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
-    return h.hexdigest()
 
 def _json_default(o):   # Paths, tensors, dtypes and numpy scalars in configs
     if isinstance(o, Path): return str(o)
@@ -125,7 +88,7 @@ def load_checkpoint(stem, *, kind: str | None = None, device='cpu', dtype: torch
     sha = meta.get('sha256')
     if isinstance(sha, str) and _pending(w_path, sha).is_file(): w_path = _pending(w_path, sha)   # a save committed, not yet renamed
     if not w_path.is_file(): raise CheckpointError(f"checkpoint file not found: {w_path} (a checkpoint is NAME.safetensors + NAME.json)")
-    if sha != _file_sha256(w_path):
+    if sha != file_sha256(w_path):
         raise CheckpointError(f"{w_path}: weights do not match {c_path.name} (sha256 differs): the pair is from different saves")
     try: tensors = load_file(str(w_path), device=str(device))
     except (SafetensorError, OSError) as e: raise CheckpointError(f"{w_path}: unreadable safetensors file ({e})") from None

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['COMMANDS', 'Command', 'command', 'add_settings_args', 'settings_overrides', 'build_parser', 'main',
-           'settings_command', 'positive_ints', 'positive_int', 'names_in', 'write_json', 'output_path',
-           'add_config_args', 'preset_with_flags', 'add_demo_args', 'demo_command', 'module_command']
+           'settings_command', 'positive_ints', 'positive_int', 'names_in', 'add_config_args', 'preset_with_flags',
+           'add_demo_args', 'demo_command', 'module_command']
 
 # %% ../nbs/99_cli.ipynb #0a50d89c
 import argparse, importlib, inspect, json, logging, math, os, sys, tempfile
@@ -15,6 +15,7 @@ from typing import Callable
 from fastcore.docments import docments
 from fastcore.imports import in_ipython
 from .settings import KEYS, PATH_KEYS, Settings, SettingsError, format_settings, load_settings, resolve_device
+from .fileio import output_path, write_json
 
 # %% ../nbs/99_cli.ipynb #46cc3a87
 @dataclass
@@ -110,31 +111,6 @@ def names_in(text:str, # comma-separated names, e.g. 'euler,heun'
         raise ValueError(f"{flag}: unknown {', '.join(map(repr, bad))}; allowed: {', '.join(allowed)}")
     return names
 
-# %% ../nbs/99_cli.ipynb #bda9f81c
-def _finite(o):   # NaN/inf -> None, recursively through dicts and lists
-    if isinstance(o, float) and not math.isfinite(o): return None
-    if isinstance(o, dict): return {k: _finite(v) for k, v in o.items()}
-    return [_finite(v) for v in o] if isinstance(o, (list, tuple)) else o
-
-def write_json(path, # where to write; parent folders are created
-               obj, # anything json can write; NaN/inf become null
-              ) -> Path:
-    "Write `obj` to `path` as JSON atomically: a temp file in the same folder, then `os.replace`"
-    from presto.checkpoint import atomic_write   # here, not at the top: `presto settings` should not import torch
-    with atomic_write(path) as tmp: tmp.write_text(json.dumps(_finite(obj), indent=2, allow_nan=False) + "\n")
-    return Path(path)
-
-# %% ../nbs/99_cli.ipynb #27ddbf4a
-def output_path(path) -> Path:
-    "`path` made ready to write before any work: parent folders created, and not an existing folder"
-    path = Path(path)
-    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder; give a file name")
-    if path.exists() and not path.is_file(): raise ValueError(f"{path} is not a regular file (a device or a socket?): give a file name")
-    try: path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise PermissionError(f"cannot create the folder {path.parent} for {path.name}: {e.strerror}") from None
-    if not os.access(path.parent, os.W_OK): raise PermissionError(f"{path.parent} is not writable: cannot write {path.name} there")
-    return path
-
 # %% ../nbs/99_cli.ipynb #3b0c2b0b
 def add_config_args(p:argparse.ArgumentParser, # the command's parser
                     cfg, # a config dataclass instance: flag defaults and types come from its values
@@ -182,27 +158,26 @@ def demo_command(args, settings:Settings) -> int:
 def module_command(name:str, # the word after `presto`
                    module:str, # module in `presto` exporting `add_cli_args(parser)` and `cli_main(args, settings)`
                    help:str, # one line for `presto --help`
-                   prefix:str='', # for modules with several commands: `<prefix>add_cli_args` and `<prefix>cli_main`
                   ):
     "Register `presto <name>` as `presto.<module>`'s `cli_main`, imported only when the command runs"
     mod = lambda: importlib.import_module(f"presto.{module}")
-    COMMANDS[name] = Command(name, lambda args, settings: getattr(mod(), f"{prefix}cli_main")(args, settings), help,
-                             lambda p: getattr(mod(), f"{prefix}add_cli_args")(p), lazy=True)
+    COMMANDS[name] = Command(name, lambda args, settings: mod().cli_main(args, settings), help,
+                             lambda p: mod().add_cli_args(p), lazy=True)
 
-module_command("audio", "audio", "check audio files and write normalised 16 kHz mono copies")
-module_command("data", "data", "build the music dataset (or ingest a folder of your audio) with captions and splits")
-module_command("text", "text", "encode prompts with the frozen text encoder (fills the cache) and compare them")
-module_command("train-ae", "autoencoder", "train the latent autoencoder on a dataset, measure it and save the checkpoint")
-module_command("train", "train", "train the base text-to-music model (EDM + DiT) on the latent cache of a dataset")
-module_command("generate", "pipeline", "generate music from text prompts: WAV, spectrogram PNG and JSON per prompt")
-module_command("train-embedder", "metrics", "train the audio-text embedder the metrics run on, measure it and save it", prefix="embedder_")
-module_command("eval", "metrics", "generate for the test captions and score: FAD, MMD, CLAP score, density, coverage, attributes", prefix="eval_")
-module_command("bench", "metrics", "latency of pipeline configurations per stage, at batch 1 and 8: a table", prefix="bench_")
-module_command("distill", "dmd", "distil the base model into a few-step generator (Presto-S, DMD, DMD2-style)")
-module_command("layerdrop", "layerdrop", "fine-tune the base model to skip blocks at high noise (Presto-L, ASE)")
-module_command("compare", "sampler", "the same prompts through several models (default: base and Presto-LS): WAVs, latency, speed-up", prefix="compare_")
-module_command("results", "results", "the whole-project results table in one run: quality, text adherence, diversity, latency, speed-up; the claims checked")
-module_command("reproduce", "results", "everything from scratch into one folder (data, models, results table); resumable; presets tiny, cpu, gpu", prefix="reproduce_")
+module_command("audio", "commands.audio", "check audio files and write normalised 16 kHz mono copies")
+module_command("data", "commands.data", "build the music dataset (or ingest a folder of your audio) with captions and splits")
+module_command("text", "commands.text", "encode prompts with the frozen text encoder (fills the cache) and compare them")
+module_command("train-ae", "commands.train_ae", "train the latent autoencoder on a dataset, measure it and save the checkpoint")
+module_command("train", "commands.train", "train the base text-to-music model (EDM + DiT) on the latent cache of a dataset")
+module_command("generate", "commands.generate", "generate music from text prompts: WAV, spectrogram PNG and JSON per prompt")
+module_command("train-embedder", "commands.train_embedder", "train the audio-text embedder the metrics run on, measure it and save it")
+module_command("eval", "commands.eval", "generate for the test captions and score: FAD, MMD, CLAP score, density, coverage, attributes")
+module_command("bench", "commands.bench", "latency of pipeline configurations per stage, at batch 1 and 8: a table")
+module_command("distill", "commands.distill", "distil the base model into a few-step generator (Presto-S, DMD, DMD2-style)")
+module_command("layerdrop", "commands.layerdrop", "fine-tune the base model to skip blocks at high noise (Presto-L, ASE)")
+module_command("compare", "commands.compare", "the same prompts through several models (default: base and Presto-LS): WAVs, latency, speed-up")
+module_command("results", "commands.results", "the whole-project results table in one run: quality, text adherence, diversity, latency, speed-up; the claims checked")
+module_command("reproduce", "commands.reproduce", "everything from scratch into one folder (data, models, results table); resumable; presets tiny, cpu, gpu")
 
 # %% ../nbs/99_cli.ipynb #3bfb701f
 if __name__ == "__main__" and not in_ipython(): sys.exit(main())

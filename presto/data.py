@@ -14,7 +14,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from .audio import (SAMPLE_RATE, CLIP_SAMPLES, AudioError, load_audio, save_audio, crop_or_pad,
                           loudness, normalize_loudness)
-from .checkpoint import atomic_write
+from .fileio import atomic_write, file_sha256
 
 # %% auto #0
 __all__ = ['SPLITS', 'DATA_VERSION', 'SOURCES', 'SCORE_SUFFIXES', 'ESSEN_REGIONS', 'ESSEN_GENRES', 'REGION_PLACES', 'TUNE_TYPES',
@@ -27,8 +27,7 @@ __all__ = ['SPLITS', 'DATA_VERSION', 'SOURCES', 'SCORE_SUFFIXES', 'ESSEN_REGIONS
            'PieceError', 'render_clip', 'piece_split', 'plan_clips', 'up_to_date', 'read_manifest', 'build_fingerprint',
            'disk_bytes', 'build_dataset', 'attribute_counts', 'plot_attributes', 'dataset_stats', 'read_metadata',
            'find_metadata', 'Skip', 'clip_starts', 'user_clips', 'ingest_folder', 'ClipDataset', 'collate_clips',
-           'build_cache', 'LatentDataset', 'collate_latents', 'latent_loader', 'default_dataset_dir', 'split_shares',
-           'add_cli_args', 'format_record', 'cli_main']
+           'build_cache', 'LatentDataset', 'collate_latents', 'latent_loader']
 
 # %% ../nbs/02_data.ipynb #d534213a
 class DataError(ValueError):
@@ -536,12 +535,6 @@ def _run(jobs:list, fn, workers:int):
         for f in as_completed([pool.submit(fn, j) for j in jobs]): yield f.result()
 
 # %% ../nbs/02_data.ipynb #e8413d8a
-def _sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
-
 def _read_json(path) -> dict:
     try: return json.loads(Path(path).read_text())
     except (OSError, ValueError): return {}
@@ -553,7 +546,7 @@ def up_to_date(out_dir, # a dataset folder
     out_dir, b = Path(out_dir), _read_json(Path(out_dir) / 'build.json')
     m = out_dir / 'manifest.jsonl'
     return (b.get('status') == 'complete' and b.get('fingerprint') == fingerprint and m.is_file()
-            and _sha256(m) == b.get('manifest_sha256') and all((out_dir / r['audio']).is_file() for r in read_manifest(out_dir)))
+            and file_sha256(m) == b.get('manifest_sha256') and all((out_dir / r['audio']).is_file() for r in read_manifest(out_dir)))
 
 # %% ../nbs/02_data.ipynb #0e686220
 def _start(out_dir:Path, fingerprint:dict, resume:bool=True) -> dict:
@@ -599,7 +592,7 @@ def read_manifest(dataset_dir, # a dataset folder
     return rows if split is None else [r for r in rows if r['split'] == split]
 
 # %% ../nbs/02_data.ipynb #4d9535ee
-def _soundfont_sha256(path) -> str: return _sha256(Path(path or default_soundfont()).expanduser())
+def _soundfont_sha256(path) -> str: return file_sha256(Path(path or default_soundfont()).expanduser())
 
 def build_fingerprint(config:BuildConfig, # what to render
                       catalog:list, # the pieces it may draw from (`corpus_catalog()`)
@@ -769,7 +762,7 @@ def ingest_folder(folder, # folder of audio files
     cfg = dict(sample_rate=sample_rate, clip_samples=clip_samples, min_seconds=min_seconds, max_clips_per_file=max_clips_per_file,
                target_lufs=target_lufs, splits=list(splits))
     files = [[str(r.get('file')), _file_state(folder / str(r.get('file')))] for r in meta]
-    fp = json.loads(json.dumps(dict(kind='folder', metadata_sha256=_sha256(metadata), files=files, config=cfg, data_version=DATA_VERSION)))
+    fp = json.loads(json.dumps(dict(kind='folder', metadata_sha256=file_sha256(metadata), files=files, config=cfg, data_version=DATA_VERSION)))
     if not force and up_to_date(out_dir, fp): return dict(_read_json(out_dir / 'build.json'), up_to_date=True, out_dir=str(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True); _start(out_dir, fp, resume=False)
     kw = dict(sr=sample_rate, clip=clip_samples, min_samples=round(min_seconds * sample_rate), max_clips=max_clips_per_file, target_lufs=target_lufs)
@@ -852,7 +845,7 @@ def build_cache(dataset_dir, # a built dataset (manifest.jsonl + audio)
     ds = Path(dataset_dir); root = ds / 'cache' / name
     if not re.fullmatch(r'[A-Za-z0-9._-]+', name): raise DataError(f"cache name {name!r}: use letters, digits, '.', '_' or '-'")
     rows = read_manifest(ds)
-    fp = dict(manifest_sha256=_sha256(ds / 'manifest.jsonl'), encoder=str(fingerprint), dtype=str(dtype), version=CACHE_VERSION)
+    fp = dict(manifest_sha256=file_sha256(ds / 'manifest.jsonl'), encoder=str(fingerprint), dtype=str(dtype), version=CACHE_VERSION)
     meta = _read_json(root / 'meta.json')
     if not force and meta.get('fingerprint') == fp and all((root / f).is_file() for fs in meta['shards'].values() for f in fs): return root
     (root / 'meta.json').unlink(missing_ok=True)
@@ -882,7 +875,7 @@ class LatentDataset(torch.utils.data.Dataset):
         meta = _read_json(cache_dir / 'meta.json')
         if not meta: raise DataError(f"{cache_dir} is not a finished latent cache (no meta.json): run build_cache")
         if split not in meta['shards']: raise DataError(f"unknown split {split!r}; the cache has {', '.join(meta['shards'])}")
-        if meta['fingerprint']['manifest_sha256'] != _sha256(ds / 'manifest.jsonl'): raise DataError(f"{cache_dir} was built from another manifest: run build_cache again")
+        if meta['fingerprint']['manifest_sha256'] != file_sha256(ds / 'manifest.jsonl'): raise DataError(f"{cache_dir} was built from another manifest: run build_cache again")
         parts, rows = [load_file(str(cache_dir / f)) for f in meta['shards'][split]], read_manifest(ds)
         self.latents = torch.cat([p['latents'] for p in parts]) if parts else torch.zeros(0, 0, 0)     # (n, C, T)
         self.text = {k: _pad_cat([p[f'text.{k}'] for p in parts]) for k in meta['text_keys']} if parts else {}
@@ -900,62 +893,3 @@ def latent_loader(cache_dir, split:str='train', batch_size:int=16, *, shuffle:bo
     "A DataLoader of `(latents (B, C, T), text dict, attrs)` batches from a cache; the order is fixed by `seed`"
     return torch.utils.data.DataLoader(LatentDataset(cache_dir, split), batch_size, shuffle=shuffle, drop_last=drop_last,
                                        generator=torch.Generator().manual_seed(seed), collate_fn=collate_latents)
-
-# %% ../nbs/02_data.ipynb #e5000b36
-def default_dataset_dir(settings, # a presto.settings.Settings
-                        name:str='music21', # dataset name
-                       ) -> Path:
-    "Where `presto data` writes a dataset by default: <data_dir>/datasets/<name>"
-    return settings.path('data_dir') / 'datasets' / name
-
-def split_shares(text:str) -> tuple:
-    "`--splits 0.8,0.1,0.1` -> (0.8, 0.1, 0.1); checked in full by `BuildConfig`"
-    try: shares = tuple(float(x) for x in text.split(','))
-    except ValueError: shares = ()
-    if len(shares) != 3: raise argparse.ArgumentTypeError(f"{text!r}: give three numbers train,valid,test, e.g. 0.9,0.05,0.05")
-    return shares
-
-def add_cli_args(parser:argparse.ArgumentParser):
-    "Options of `presto data`"
-    parser.add_argument('--clips', type=int, default=BuildConfig.n_clips, metavar='N', help='clips to render from the music21 corpus (default %(default)s)')
-    parser.add_argument('--out', metavar='DIR', help='dataset folder (default: <data_dir>/datasets/music21, or <data_dir>/datasets/<folder name> with --from-folder)')
-    parser.add_argument('--soundfont', metavar='PATH', help='General MIDI .sf2 file to render with (default: TimGM6mb, bundled with pretty_midi)')
-    parser.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1), metavar='W', help='processes rendering in parallel (default %(default)s; the dataset does not depend on it)')
-    parser.add_argument('--from-folder', metavar='DIR', help='make the dataset from your own audio files in DIR instead (captions from --metadata)')
-    parser.add_argument('--metadata', metavar='FILE', help='captions for --from-folder: .csv or .jsonl with columns file, caption (default: DIR/metadata.csv or DIR/metadata.jsonl)')
-    parser.add_argument('--splits', type=split_shares, default=BuildConfig.splits, metavar='TR,VA,TE',
-                        help='train, valid and test shares, assigned by piece (default: 0.9,0.05,0.05)')
-    parser.add_argument('--force', action='store_true', help='rebuild even if the dataset is up to date')
-
-# %% ../nbs/02_data.ipynb #a5fef80a
-def format_record(rec:dict) -> str:
-    "The summary `presto data` prints for a build record"
-    where = f"{rec['n_clips']} clips (" + ', '.join(f"{s} {rec['splits'][s]}" for s in SPLITS) + f") in {rec['out_dir']}"
-    if rec.get('up_to_date'): return f"presto data: up to date: {where} (use --force to rebuild)"
-    lines = [f"presto data: {where}",
-             f"  {rec['seconds']:.1f} s, {rec['n_clips'] / max(rec['seconds'], 1e-9):.1f} clips/s, {rec['bytes'] / 1e6:.1f} MB on disk"]
-    if rec['kind'] == 'music21': lines[-1] += f"; {rec['workers']} worker(s); {rec['failed']} clip(s) failed" + (f"; {rec['resumed']} resumed" if rec['resumed'] else '')
-    else: lines.append(f"  {rec['n_files']} of {rec['n_rows']} metadata rows used; skipped: " + (', '.join(f"{k} {v}" for k, v in rec['skipped'].items()) or 'none'))
-    if empty := [s for s in SPLITS if rec['splits'][s] == 0]:
-        lines.append(f"  warning: no {' and no '.join(empty)} clips: training needs train and valid clips, evaluation test clips "
-                     f"(more clips, other --splits, or a 'split' column in the metadata)")
-    return '\n'.join(lines)
-
-def cli_main(args:argparse.Namespace, # parsed `presto data` options
-             settings, # a presto.settings.Settings: seed, data_dir, cache_dir
-            ) -> int:
-    "Build the music21 dataset (or ingest --from-folder) and print a summary; errors are `DataError`s"
-    if args.workers < 1: raise DataError(f"--workers must be >= 1, got {args.workers}")
-    if args.from_folder:
-        folder = Path(args.from_folder)
-        if not folder.is_dir(): raise DataError(f"--from-folder {folder}: folder not found")
-        meta = Path(args.metadata) if args.metadata else find_metadata(folder)
-        rec = ingest_folder(folder, meta, Path(args.out) if args.out else default_dataset_dir(settings, folder.resolve().name),
-                            splits=args.splits, force=args.force)
-    else:
-        if args.metadata: raise DataError("--metadata goes with --from-folder DIR")
-        rec = build_dataset(Path(args.out) if args.out else default_dataset_dir(settings),
-                            BuildConfig(n_clips=args.clips, seed=settings.seed, soundfont=args.soundfont, splits=args.splits),
-                            cache_dir=settings.path('cache_dir') / 'music21', workers=args.workers, force=args.force)
-    print(format_record(rec))
-    return 0

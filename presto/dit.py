@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from einops import rearrange
-from .edm import EDMDenoiser, format_table
+from .edm import EDMDenoiser
+from .fileio import format_table
 from .text import null_cond
 
 # %% auto #0

@@ -10,15 +10,16 @@ from pathlib import Path
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, sample_sigma, add_noise, edm_loss, guided, append_dims, multistep_sigmas
-from .checkpoint import save_checkpoint, CheckpointError
+from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, sample_sigma, add_noise, edm_loss, guided, append_dims, multistep_sigmas, edm_precond
+from .checkpoint import save_checkpoint, CheckpointError, save_training_state, load_training_state
+from .text import null_cond
+from .train import _dist, load_base_model
 
 # %% auto #0
 __all__ = ['GAN_LOSSES', 'P_TRAINS', 'GRID4', 'PRESETS', 'GENERATOR_SAMPLING', 'METHODS', 'dmd_direction', 'dmd_loss',
            'DiscriminatorHead', 'gan_generator_loss', 'gan_discriminator_loss', 'train_levels', 'PrestoSConfig',
            'generator_input_sigma', 'features', 'PrestoS', 'generator_inputs', 'average_gradients', 'fake_update',
-           'generator_update', 'train_presto_s', 'save_generator', 'load_generator', 'add_cli_args', 'distill_config',
-           'cli_main']
+           'generator_update', 'train_presto_s', 'save_generator', 'load_generator']
 
 # %% ../nbs/09_presto_s.ipynb #e8f73748
 def dmd_direction(x_hat: Tensor, real: Tensor, fake: Tensor, eps: float = 1e-8) -> Tensor:
@@ -134,7 +135,6 @@ def generator_input_sigma(n: int, cfg: PrestoSConfig, levels: NoiseLevels, gen: 
 
 def features(model: EDMDenoiser, x: Tensor, sigma: Tensor, cond, tap: int) -> Tensor:
     "Hidden states `(B, N, D)` of a DiT denoiser at block `tap` for noisy `x` at `sigma`, running only the blocks up to it."
-    from presto.edm import edm_precond
     _, _, c_in, c_noise = edm_precond(append_dims(sigma.to(x.dtype), x.ndim), model.sigma_data)
     return model.net(c_in * x, c_noise.flatten(), cond, blocks=tap + 1, return_hidden=[tap])[1][tap]
 
@@ -159,7 +159,6 @@ class PrestoS(nn.Module):
 
     def real_score(self, x: Tensor, sigma: Tensor, cond: dict) -> Tensor:
         "The frozen base with guidance `cfg.cfg` (both branches in one batch)."
-        from presto.text import null_cond
         with torch.no_grad():
             if cond is None or self.cfg.cfg == 1: return self.real(x, sigma, cond)
             B, L, D = cond['states'].shape
@@ -254,14 +253,15 @@ def generator_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generat
         l_dmd = dmd_loss(x_hat, g)
         loss, logs = l_dmd, {'dmd_loss': l_dmd.item(), 'dmd_grad_norm': g.flatten(1).norm(dim=1).mean().item(),
                              'score_gap': (fake - real).pow(2).flatten(1).mean(1).sqrt().mean().item()}
-        logs['dmd_out_grad'] = (g / g.numel()).norm().item()               # each term's pull on the generator's output
+        B = len(x_hat)                                                      # each term's pull on one clip's output (per-clip mean)
+        logs['dmd_out_grad'] = (g * B / g.numel()).flatten(1).norm(dim=1).mean().item()
         if cfg.gan:
             s_g = draw(cfg.gan_sigma)
             d_fake = m.discriminate(add_noise(x_hat, s_g, noise()), s_g, cond)
             l_g = gan_generator_loss(d_fake.float(), cfg.gan_loss)
             loss = loss + cfg.nu1 * l_g
             gan_grad, = torch.autograd.grad(cfg.nu1 * l_g, x_hat, retain_graph=True)
-            logs.update(g_loss=l_g.item(), gan_out_grad=gan_grad.norm().item())
+            logs.update(g_loss=l_g.item(), gan_out_grad=(gan_grad * B).flatten(1).norm(dim=1).mean().item())
     if not torch.isfinite(loss): raise FloatingPointError(f"generator loss is {loss.item()}")
     opt.zero_grad(set_to_none=True); loss.backward()
     average_gradients(list(m.gen.parameters()), shard[1])
@@ -282,8 +282,6 @@ def train_presto_s(base: EDMDenoiser, latents: Tensor, conds: dict | None, out_d
     Writes `out_dir/metrics.jsonl` and `out_dir/train_state.*`, resumes from the latter. Under torch.distributed (e.g. `torchrun`)
     each process takes its share of every batch and the gradients are averaged, so N processes train as 1 does."""
     from tqdm.auto import tqdm
-    from presto.checkpoint import save_training_state, load_training_state
-    from presto.train import _dist
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     m = PrestoS(base, cfg, real, fake).to(device)
@@ -334,7 +332,6 @@ def save_generator(m: PrestoS, stem, cfg: PrestoSConfig, *, method: str = 'prest
 
 def load_generator(stem, device='cpu', dtype=torch.float32) -> EDMDenoiser:
     "A generator saved by `save_generator`, in eval mode, with `.info`, `.method` and `.default_sampling` attached."
-    from presto.train import load_base_model
     model = load_base_model(stem, device, dtype, kind='presto-s')                  # same network and JSON layout as the base
     model.method = model.config.get('method', 'presto-s')
     model.default_sampling = {**GENERATOR_SAMPLING, **model.config.get('sampling', {})}
@@ -342,106 +339,3 @@ def load_generator(stem, device='cpu', dtype=torch.float32) -> EDMDenoiser:
 
 # %% ../nbs/09_presto_s.ipynb #15265b58
 METHODS = tuple(PRESETS)
-
-def _csv_floats(text: str) -> tuple:
-    try: return tuple(float(t) for t in str(text).split(',') if t.strip())
-    except ValueError: raise argparse.ArgumentTypeError(f"{text!r}: not comma-separated numbers") from None
-
-def add_cli_args(p):
-    "Options of `presto distill`; config flags default to the chosen `--method`'s preset."
-    from presto.cli import positive_int
-    p.add_argument('--method', default='presto-s', choices=METHODS, help='distillation recipe (default: presto-s)')
-    p.add_argument('--base', default='base', help='base model: short name or checkpoint path (default: base)')
-    p.add_argument('--dataset', help='dataset folder (default: <data_dir>/datasets/music21)')
-    p.add_argument('--autoencoder', help='autoencoder checkpoint (default: <checkpoint_dir>/autoencoder)')
-    p.add_argument('--out', help='checkpoint stem to write (default: <checkpoint_dir>/<method>_<preset>, "-" as "_")')
-    p.add_argument('--run-dir', help='training state and metrics.jsonl (default: <output_dir>/runs/<name of --out>)')
-    for name in ('steps', 'batch_size', 'gen_every', 'log_every', 'ckpt_every'):
-        p.add_argument(f"--{name.replace('_', '-')}", type=positive_int, help=f'(default: the preset\'s, {getattr(PrestoSConfig(), name)})')
-    for name in ('cfg', 'mix', 'nu1', 'nu2', 'lr_gen', 'lr_fake', 'grad_clip', 'ema_decay'):
-        p.add_argument(f"--{name.replace('_', '-')}", type=float, help=f'(default: the preset\'s, {getattr(PrestoSConfig(), name)})')
-    for name in ('gen_sigma', 'dmd_sigma', 'fake_sigma', 'gan_sigma'):
-        p.add_argument(f"--{name.replace('_', '-')}", choices=NOISE_DISTS, help="noise levels: train / inf / mix (default: the preset's)")
-    p.add_argument('--warmup', type=int, help=f"updates of linear learning-rate warm-up (default: the preset's, {PrestoSConfig().warmup})")
-    p.add_argument('--gen-sigmas', type=_csv_floats, help="fixed generator input levels, e.g. 80 (default: the preset's)")
-    p.add_argument('--backsim', action=argparse.BooleanOptionalAction, help="generator inputs from its own steps over --gen-sigmas (default: the preset's)")
-    p.add_argument('--p-train', choices=P_TRAINS, help="p_train: 'edm' or 'data' (moved to the latents' sigma_data; default: the preset's)")
-    p.add_argument('--gan', action=argparse.BooleanOptionalAction, help="add the GAN term (default: the preset's)")
-    p.add_argument('--gan-loss', choices=GAN_LOSSES, help="GAN loss (default: the preset's)")
-    p.add_argument('--tap', type=int, help='fake-score block the discriminator reads (default: -1, the middle)')
-    p.add_argument('--fp32', action='store_true', help='no bf16 autocast')
-    p.add_argument('--layers', help='Presto-LS: start the generator from this layer-drop model (short name such as presto-l, or a path)')
-    p.add_argument('--budget', type=float, default=0.7, help="Presto-LS: the generator's fraction of block evaluations over its 4 steps (default: 0.7)")
-    p.add_argument('--scores', default='full', choices=('full', 'budget'), help="Presto-LS: real and fake scores at full depth or at the budget (default: full)")
-    p.add_argument('--stop-at', type=positive_int, help='end this run at this update (run again to continue)')
-    p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
-
-def distill_config(args, seed: int = 0) -> PrestoSConfig:
-    "The preset of `args.method` with every config flag that was given replacing its field."
-    from presto.cli import preset_with_flags
-    return preset_with_flags(PRESETS[args.method], args, seed=seed)
-
-def cli_main(args, settings) -> int:
-    "`presto distill`: distil the base model into a few-step generator and save it."
-    import os, time
-    from presto.settings import resolve_device
-    from presto.data import LatentDataset
-    from presto.pipeline import resolve_model
-    from presto.train import encode_dataset, load_base_model, latent_sigma_data, _dist
-    device, preset = resolve_device(settings), settings.preset
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.distributed.is_initialized():   # torchrun / accelerate launch
-        torch.distributed.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    rank, world = _dist()
-    if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-    cfg = distill_config(args, settings.seed)
-    base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
-    base = load_base_model(base_stem, device=device)
-    from presto.dit import check_memory                                                 # real, fake, generator, EMA: four copies
-    check_memory(base.net.cfg, cfg.batch_size // world, train=True, copies=4, per_clip=3, device=device, what=f"distilling at --batch-size {cfg.batch_size}")
-    layers = None
-    if args.layers:                                                                    # Presto-LS (notebook 11_presto_ls)
-        from presto.pipeline import load_model
-        from presto.layerdrop import LayerDropDenoiser, fit_drop
-        from presto.edm import multistep_sigmas
-        layers_stem = resolve_model(args.layers, settings.path('checkpoint_dir'), preset)
-        layers = load_model(layers_stem, device=device)
-        if not isinstance(layers, LayerDropDenoiser): raise CheckpointError(f"--layers {args.layers}: {layers_stem} is not a layer-drop model")
-        fit_drop(multistep_sigmas(GENERATOR_SAMPLING['steps']), layers.net.cfg.depth, args.budget, **layers.ld.schedule())   # bad --budget fails now
-    dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
-    ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
-    name = 'presto_ls' if layers is not None else args.method.removesuffix('-ref').replace('-', '_')   # presto-s-ref -> presto_s_<preset>
-    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{name}_{preset}"
-    run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
-    sd = latent_sigma_data(ae_stem) * base.latent_scale                                # checked before the (slow) encoding
-    if abs(sd - base.sigma_data) > 1e-3 * sd:
-        raise CheckpointError(f"{base_stem} was trained on data with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s latents scaled by {base.latent_scale:.4g} have {sd:.4f}")
-    cache = encode_dataset(dataset, ae_stem) if rank == 0 else None                    # rank 0 encodes; the others receive it
-    if world > 1:
-        box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
-    tr = LatentDataset(cache, 'train')
-    tr.latents = tr.latents * base.latent_scale                                        # the base's data (00_edm: the noise ladder)
-    if rank == 0: print(f"# presto distill --method {args.method}{f' --layers {layers_stem}' if layers is not None else ''}: {base_stem} "
-                        f"on {len(tr)} clips, {cfg}, {world} process(es) on {device}; run in {run_dir}")
-    on_log = None
-    if rank == 0 and settings.log_mode != 'disabled':                                                # wandb: offline unless asked otherwise
-        import wandb
-        wandb.init(project='presto', name=out.name, mode=settings.log_mode, dir=str(settings.path('log_dir')), config=asdict(cfg))
-        on_log = wandb.log
-    t0 = time.time()
-    if layers is None:
-        save = lambda m, stem, info: save_generator(m, stem, cfg, method=args.method, info=info)
-        snapshot = lambda step, m: save(m, run_dir / 'generator', {'step': step})                    # evaluable mid-run
-        m = train_presto_s(base, tr.latents, tr.text, run_dir, cfg, device=device, resume=not args.no_resume, stop_at=args.stop_at,
-                           on_log=on_log, on_checkpoint=snapshot)
-    else:
-        from presto.sampler import train_presto_ls, save_presto_ls
-        save = lambda m, stem, info: save_presto_ls(m, stem, cfg, budget=args.budget, scores=args.scores, info={'layers': layers_stem.name, **info})
-        snapshot = lambda step, m: save(m, run_dir / 'generator', {'step': step})
-        m = train_presto_ls(layers, base, tr.latents, tr.text, run_dir, cfg, budget=args.budget, scores=args.scores, device=device,
-                            resume=not args.no_resume, stop_at=args.stop_at, on_log=on_log, on_checkpoint=snapshot)
-    if on_log: wandb.finish()
-    if rank > 0: return 0
-    if args.stop_at and args.stop_at < cfg.steps: print(f"stopped at update {args.stop_at}; run again to continue"); return 0
-    path = save(m, out, {'base': base_stem.name, 'train_clips': len(tr), 'processes': world, 'last_run_seconds': round(time.time() - t0, 1)})
-    print(f"saved {path}")
-    return 0

@@ -10,13 +10,14 @@ from typing import Callable
 import torch
 from torch import nn, Tensor
 from tqdm.auto import trange
+from .fileio import format_table
 
 # %% auto #0
 __all__ = ['NOISE_DISTS', 'EDM_SIGMA_DATA', 'SAMPLERS', 'append_dims', 'add_noise', 'edm_precond', 'EDMDenoiser', 'loss_weight',
            'edm_loss', 'NoiseLevels', 'karras_sigma', 'sample_p_train', 'sample_p_inf', 'sample_sigma',
            'latent_scale_for', 'check_sigmas', 'karras_sigmas', 'cat_cond', 'cfg', 'guided', 'GaussianToy',
            'sample_euler', 'sample_heun', 'sample_dpmpp_2m', 'sample_multistep', 'multistep_sigmas', 'get_sampler',
-           'sampler_sigmas', 'nfe', 'sampler_error_table', 'format_table']
+           'sampler_sigmas', 'nfe', 'sampler_error_table']
 
 # %% ../nbs/00_edm.ipynb #558d6586
 def append_dims(x: Tensor, ndim: int) -> Tensor:
@@ -333,13 +334,3 @@ def sampler_error_table(samplers=None, steps=(1, 2, 4, 8, 16, 32), *, dim: int =
             ode = float('nan') if name == 'multistep' else ((x - exact).pow(2).mean().sqrt() / toy.lam.mean().sqrt()).item()
             rows.append(dict(sampler=name, steps=k, nfe=nfe(name, k), ode_err=ode, **dict(zip(('mean_err', 'cov_err'), _toy_stats(toy, x, cls))), ms=ms))
     return rows
-
-# %% ../nbs/00_edm.ipynb #c8482d83
-def format_table(rows: list[dict], floatfmt: str = '.4f') -> str:
-    "A plain-text table of `rows` (dicts with the same keys), for the terminal and for notebooks."
-    keys = list(rows[0])
-    cell = lambda v: format(v, floatfmt) if isinstance(v, float) else str(v)
-    cols = [[k] + [cell(r[k]) for r in rows] for k in keys]
-    widths = [max(map(len, c)) for c in cols]
-    lines = ['  '.join(c[i].rjust(w) for c, w in zip(cols, widths)) for i in range(len(rows) + 1)]
-    return '\n'.join([lines[0], '  '.join('-' * w for w in widths), *lines[1:]])

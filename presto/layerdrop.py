@@ -6,21 +6,24 @@
 from __future__ import annotations
 import argparse, copy, json, math, time
 from contextlib import contextmanager
+from fastcore.basics import patch
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, append_dims, edm_precond, loss_weight, sample_sigma
-from .dit import DiT
-from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
+from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, append_dims, edm_precond, loss_weight, sample_sigma, sampler_sigmas
+from .dit import DiT, DiTConfig
+from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError, save_training_state, load_training_state
+from .text import drop_condition
+from .train import _dist
 
 # %% auto #0
 __all__ = ['MODES', 'RESCALES', 'PRESETS', 'LAYERDROP_SAMPLING', 'METHODS', 'LayerDropError', 'drop_ramp', 'active_blocks',
            'block_fraction', 'fit_drop', 'block_plan', 'exit_index', 'hidden_std_table', 'karras_sigma_grid',
            'interp_table', 'LayerDropConfig', 'LayerDropDenoiser', 'check_min_blocks', 'from_base', 'self_teacher_loss',
            'denoise_loss', 'draw_batch', 'layerdrop_step', 'train_layerdrop', 'save_layerdrop', 'load_layerdrop',
-           'sampler_sigmas_for', 'budget_context', 'add_cli_args', 'layerdrop_config', 'cli_main']
+           'sampler_sigmas_for', 'budget_context']
 
 # %% ../nbs/10_presto_l.ipynb #77d69a1a
 class LayerDropError(ValueError):
@@ -249,7 +252,6 @@ def denoise_loss(out: Tensor, x0: Tensor, sigma: Tensor, sigma_data: float) -> T
 # %% ../nbs/10_presto_l.ipynb #3d4d4778
 def draw_batch(latents: Tensor, conds: dict, cfg: LayerDropConfig, gen: torch.Generator) -> tuple:
     "A global batch and all its randomness from `gen`: `(x0, cond with dropout, sigma, noise, drop)`."
-    from presto.text import drop_condition
     idx = torch.randint(len(latents), (cfg.batch_size,), generator=gen)
     x0, cond = latents[idx].float(), {k: v[idx] for k, v in conds.items()}
     sigma = sample_sigma(cfg.batch_size, cfg.sigma_dist, NoiseLevels(P_mean=cfg.P_mean, P_std=cfg.P_std), generator=gen)   # (B,)
@@ -288,8 +290,6 @@ def train_layerdrop(base: EDMDenoiser, latents: Tensor, conds: dict, out_dir, cf
     """Fine-tune `base` for early exits on `latents` `(M, C, T)` with text `conds`; returns `(model, ema)`.
     Writes `out_dir/metrics.jsonl` and `out_dir/train_state.*` and resumes from the latter."""
     from tqdm.auto import tqdm
-    from presto.checkpoint import save_training_state, load_training_state
-    from presto.train import _dist
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     teacher = base.to(device).eval().requires_grad_(False)
     model = from_base(base, cfg, table).to(device).requires_grad_(True)
@@ -339,7 +339,6 @@ def save_layerdrop(model: LayerDropDenoiser, stem, *, method: str = 'presto-l', 
 
 def load_layerdrop(stem, device='cpu', dtype=torch.float32, *, kind: str = 'presto-l') -> LayerDropDenoiser:
     "A model saved by `save_layerdrop` (or another `kind` of the same layout), in eval mode, with `.method`, `.default_sampling`, `.config`, `.info`."
-    from presto.dit import DiTConfig
     tensors, cfg = load_checkpoint(stem, kind=kind)
     try:
         table = (tensors['table_log_sigma'].float(), tensors['table_std'].float())
@@ -352,7 +351,6 @@ def load_layerdrop(stem, device='cpu', dtype=torch.float32, *, kind: str = 'pres
 
 def sampler_sigmas_for(sampling: dict, levels: NoiseLevels = NoiseLevels()) -> Tensor:
     "The noise levels of a sampling setting `{'sampler', 'steps', ...}`."
-    from presto.edm import sampler_sigmas
     return sampler_sigmas(sampling['sampler'], sampling['steps'], levels)
 
 @contextmanager
@@ -367,84 +365,10 @@ def budget_context(model, budget: float, sigmas: Tensor):
     try: yield model
     finally: model.drop = old
 
+@patch
+def at_budget(self: LayerDropDenoiser, budget: float, sigmas: Tensor):
+    "The hook `Sampler` (`07a_sampling`) runs a layer-drop model through: `budget_context(self, budget, sigmas)`."
+    return budget_context(self, budget, sigmas)
+
 # %% ../nbs/10_presto_l.ipynb #022d17d6
 METHODS = tuple(PRESETS)
-
-def add_cli_args(p):
-    "Options of `presto layerdrop`; config flags default to the chosen `--method`'s preset."
-    from presto.cli import positive_int
-    p.add_argument('--method', default='presto-l', choices=METHODS, help='recipe (default: presto-l)')
-    p.add_argument('--base', default='base', help='base model: short name or checkpoint path (default: base)')
-    p.add_argument('--dataset', help='dataset folder (default: <data_dir>/datasets/music21)')
-    p.add_argument('--autoencoder', help='autoencoder checkpoint (default: <checkpoint_dir>/autoencoder)')
-    p.add_argument('--out', help='checkpoint stem to write (default: <checkpoint_dir>/<method>_<preset>, "-" as "_")')
-    p.add_argument('--run-dir', help='training state and metrics.jsonl (default: <output_dir>/runs/<name of --out>)')
-    p.add_argument('--mode', choices=MODES, help="which blocks an exit skips (default: the preset's)")
-    p.add_argument('--rescale', choices=RESCALES, help="exit-state rescaling (default: the preset's)")
-    p.add_argument('--budget-cond', action=argparse.BooleanOptionalAction, help="budget conditioning (default: the preset's)")
-    p.add_argument('--sigma-dist', choices=NOISE_DISTS, help="training noise levels (default: the preset's)")
-    for name in ('steps', 'batch_size', 'warmup', 'min_blocks', 'log_every', 'ckpt_every'):
-        p.add_argument(f"--{name.replace('_', '-')}", type=positive_int, help=f"(default: the preset's, {getattr(LayerDropConfig(), name)})")
-    for name in ('teacher', 'denoise', 'lr', 'max_drop', 'sigma_lo', 'sigma_hi', 'ema_decay', 'grad_clip', 'text_dropout'):
-        p.add_argument(f"--{name.replace('_', '-')}", type=float, help=f"(default: the preset's, {getattr(LayerDropConfig(), name)})")
-    p.add_argument('--budget', type=float, default=LAYERDROP_SAMPLING['budget'],
-                   help=f"default budget saved with the model (default: {LAYERDROP_SAMPLING['budget']})")
-    p.add_argument('--fp32', action='store_true', help='no bf16 autocast')
-    p.add_argument('--stop-at', type=positive_int, help='end this run at this step (run again to continue)')
-    p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
-
-def layerdrop_config(args, seed: int = 0) -> LayerDropConfig:
-    "The preset of `args.method` with every config flag that was given replacing its field."
-    from presto.cli import preset_with_flags
-    return preset_with_flags(PRESETS[args.method], args, seed=seed)
-
-def cli_main(args, settings) -> int:
-    "`presto layerdrop`: fine-tune the base model for early exits (Presto-L or ASE) and save it."
-    import os
-    from presto.settings import resolve_device
-    from presto.data import LatentDataset
-    from presto.pipeline import resolve_model
-    from presto.train import encode_dataset, load_base_model, latent_sigma_data, _dist
-    device, preset = resolve_device(settings), settings.preset
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    rank, world = _dist()
-    if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-    cfg = layerdrop_config(args, settings.seed)
-    base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
-    base = load_base_model(base_stem, device=device)
-    check_min_blocks(cfg, base.net.cfg.depth)
-    fit_drop(sampler_sigmas_for(LAYERDROP_SAMPLING), base.net.cfg.depth, args.budget, **cfg.schedule())   # a bad --budget fails now
-    dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
-    ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
-    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{args.method.removesuffix('-ref').replace('-', '_')}_{preset}"
-    run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
-    sd = latent_sigma_data(ae_stem) * base.latent_scale
-    if abs(sd - base.sigma_data) > 1e-3 * sd:
-        raise CheckpointError(f"{base_stem} was trained on data with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s latents scaled by {base.latent_scale:.4g} have {sd:.4f}")
-    cache = encode_dataset(dataset, ae_stem) if rank == 0 else None
-    if world > 1:
-        box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
-    tr = LatentDataset(cache, 'train')
-    tr.latents = tr.latents * base.latent_scale                                        # the base's data (00_edm: the noise ladder)
-    table = hidden_std_table(base, tr.latents, tr.text) if cfg.rescale != 'none' else None
-    if rank == 0: print(f"# presto layerdrop --method {args.method}: {base_stem} on {len(tr)} clips, {cfg}, "
-                        f"{world} process(es) on {device}; run in {run_dir}")
-    on_log = None
-    if rank == 0 and settings.log_mode != 'disabled':                                  # wandb: offline unless asked otherwise
-        import wandb
-        wandb.init(project='presto', name=out.name, mode=settings.log_mode, dir=str(settings.path('log_dir')), config=asdict(cfg))
-        on_log = wandb.log
-    t0 = time.time()
-    snapshot = lambda step, ema: save_layerdrop(ema, run_dir / 'model', method=args.method, budget=args.budget, info={'step': step})
-    model, ema = train_layerdrop(base, tr.latents, tr.text, run_dir, cfg, table=table, device=device, resume=not args.no_resume,
-                                 stop_at=args.stop_at, on_log=on_log, on_checkpoint=snapshot)
-    if on_log: wandb.finish()
-    if args.stop_at and args.stop_at < cfg.steps:
-        if rank == 0: print(f"stopped at step {args.stop_at}; run again to continue")
-        return 0
-    if rank == 0:
-        path = save_layerdrop(ema, out, method=args.method, budget=args.budget,
-                              info={'base': base_stem.name, 'train_clips': len(tr), 'processes': world, 'last_run_seconds': round(time.time() - t0, 1)})
-        print(f"saved {path}")
-    return 0

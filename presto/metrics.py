@@ -11,10 +11,13 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .audio import SAMPLE_RATE, MelSpectrogram
-from .autoencoder import ConvNeXtBlock, ChannelNorm
+from .audio import SAMPLE_RATE, MelSpectrogram, resample
+from .autoencoder import ConvNeXtBlock, ChannelNorm, load_clips
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
-from .pipeline import sampling_settings
+from .sampling import sampling_settings
+from .data import build_cache, read_manifest
+from .text import TextEncoder
+from .edm import nfe
 
 # %% auto #0
 __all__ = ['ATTRIBUTES', 'MENTION_OF', 'gaussian_stats', 'frechet_gaussians', 'frechet_distance', 'median_bandwidth', 'mmd',
@@ -22,9 +25,8 @@ __all__ = ['ATTRIBUTES', 'MENTION_OF', 'gaussian_stats', 'frechet_gaussians', 'f
            'attribute_labels', 'embedder_loss', 'train_embedder', 'save_embedder', 'Embedder', 'load_embedder', 'embed',
            'MelStatsEmbedder', 'mel_stats_embedder', 'LaionClapEmbedder', 'load_any_embedder', 'load_split',
            'add_noise_snr', 'lowpass', 'prompt_attributes', 'attribute_accuracy', 'measure_latency', 'Reference',
-           'reference_set', 'score', 'evaluate', 'metric_floor', 'with_excess', 'embedder_report',
-           'embedder_add_cli_args', 'embedder_cli_main', 'speedups', 'eval_add_cli_args', 'eval_cli_main',
-           'bench_add_cli_args', 'profile_stages', 'bench_cli_main', 'operating_point']
+           'reference_set', 'score', 'evaluate', 'metric_floor', 'with_excess', 'embedder_report', 'speedups',
+           'profile_stages', 'operating_point']
 
 # %% ../nbs/08_eval.ipynb #e950add0
 def gaussian_stats(x) -> tuple[np.ndarray, np.ndarray]:
@@ -129,8 +131,6 @@ class AudioTextEmbedder(nn.Module):
 # %% ../nbs/08_eval.ipynb #28dab778
 def mel_cache(dataset_dir, n_mels: int = 64, text_model=None) -> Path:
     "Build (or find up to date) a cache of log-mels `(M, n_mels, F)` and pooled caption vectors for every clip of a dataset."
-    from presto.data import build_cache
-    from presto.text import TextEncoder
     te, mel = TextEncoder(text_model), MelSpectrogram(n_mels=n_mels)
     return build_cache(dataset_dir, lambda w: mel(w[:, 0]).half(), lambda caps: {'pooled': te.encode(caps)['pooled']},
                        f'mel{n_mels}', fingerprint=f'mel{n_mels}+{te.fingerprint}', batch_size=64, progress=True)
@@ -202,7 +202,6 @@ class Embedder:
     @property
     def text(self):                                   # loaded on first use: audio-only metrics never pay for it
         if self._text is None:
-            from presto.text import TextEncoder
             self._text = TextEncoder(device=self.device)
         return self._text
 
@@ -236,7 +235,6 @@ def load_embedder(stem, device='cpu', text_encoder=None) -> Embedder:
 # %% ../nbs/08_eval.ipynb #f8b7abfd
 def embed(embedder, wav: Tensor, sr: int = SAMPLE_RATE) -> np.ndarray:
     "Audio embeddings `(B, D)` of `wav` `(B, N)` at `sr`, resampled to the embedder's rate first if they differ."
-    from presto.audio import resample
     wav = torch.as_tensor(wav).float().reshape(len(wav), -1)
     if getattr(embedder, 'sample_rate', sr) != sr: wav = torch.as_tensor(resample(wav, sr, embedder.sample_rate)).float()
     return np.asarray(torch.as_tensor(embedder.embed_audio(wav)).float())
@@ -291,8 +289,6 @@ def load_any_embedder(spec, device='cpu'):
 # %% ../nbs/08_eval.ipynb #c7cee69f
 def load_split(dataset_dir, split: str, max_clips: int | None = None) -> tuple[Tensor, list[dict]]:
     "Audio `(M, N)` float in [-1, 1] and manifest rows of a split."
-    from presto.autoencoder import load_clips
-    from presto.data import read_manifest
     return load_clips(dataset_dir, split, max_clips).float() / 32768, read_manifest(dataset_dir, split)[:max_clips]
 
 # %% ../nbs/08_eval.ipynb #decae9ec
@@ -377,7 +373,6 @@ def evaluate(pipe, embedder, ref: Reference, *, sampler: str | None = None, step
         wavs.append(g.audio); blocks.append(g.settings['block_fraction'])
     gen_s = time.perf_counter() - t0
     m = score(embedder, ref if n is None else Reference(ref.audio_emb, prompts, ref.asked[:n], ref.bandwidth), torch.cat(wavs), prompts)
-    from presto.edm import nfe
     return {'model': pipe.name, 'sampler': sampler, 'steps': steps, 'nfe': nfe(sampler, steps), 'cfg': cfg, 'budget': budget,
             'blocks': float(np.mean(blocks)), 'n': len(prompts),
             **m, 'gen_s_per_clip': gen_s / len(prompts)}
@@ -386,7 +381,6 @@ def evaluate(pipe, embedder, ref: Reference, *, sampler: str | None = None, step
 def metric_floor(embedder, ref: Reference, dataset_dir, n: int | None = None, *, split: str = 'train', resamples: int = 5,
                  seed: int = 0) -> dict:
     "Real against real at the evaluation's size: `resamples` disjoint random sets of `n` clips of `split` scored against `ref`."
-    from presto.data import read_manifest
     n = n or len(ref.prompts)
     rows = read_manifest(dataset_dir, split)
     if len(rows) < n: raise ValueError(f"the floor needs at least {n} clips of split {split!r} (one set as large as the evaluation), it has {len(rows)}")
@@ -421,125 +415,12 @@ def embedder_report(embedder, dataset_dir, split: str = 'test') -> dict:
     if hasattr(embedder, 'classify'): out['attribute_accuracy'] = attribute_accuracy(embedder.classify(wav), [prompt_attributes(r) for r in rows])
     return out
 
-# %% ../nbs/08_eval.ipynb #bc6db5f1
-def embedder_add_cli_args(p):
-    "Options of `presto train-embedder`."
-    from presto.cli import add_config_args
-    p.add_argument('--dataset', help='dataset folder (default: <data_dir>/datasets/music21)')
-    p.add_argument('--out', help='checkpoint stem (default: <checkpoint_dir>/embedder)')
-    add_config_args(p, EmbedderTrainConfig(), ('steps', 'batch_size', 'lr', 'crop_frames', 'attr_weight'))
-
-def embedder_cli_main(args, settings) -> int:
-    "`presto train-embedder`."
-    from presto.data import LatentDataset
-    from presto.settings import resolve_device
-    device = resolve_device(settings)
-    ds = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
-    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / 'embedder'
-    tr = LatentDataset(mel_cache(ds), 'train')
-    tc = EmbedderTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, crop_frames=args.crop_frames,
-                             attr_weight=args.attr_weight, seed=settings.seed)
-    print(f"# presto train-embedder: {len(tr)} training clips, mels {tuple(tr.latents.shape[1:])}, {tc}")
-    t0 = time.time()
-    model, log = train_embedder(tr.latents, tr.text['pooled'], tr.attrs, EmbedderConfig(), tc, device=device)
-    secs = time.time() - t0
-    E = Embedder(model)
-    report = {split: embedder_report(E, ds, split) for split in ('valid', 'test')}
-    path = save_embedder(model, out, {'train': asdict(tc), 'train_seconds': round(secs, 1), 'log': log, **report,
-                                      'params_M': sum(p.numel() for p in model.parameters()) / 1e6})
-    print(json.dumps(report['test'], indent=1)); print(f"saved {path} ({secs / 60:.1f} min)")
-    return 0
-
 # %% ../nbs/08_eval.ipynb #b4574810
-def _grid_args(p):
-    from presto.cli import positive_ints
-    p.add_argument('--model', default='base', help='model short name(s) or checkpoint path(s), comma-separated (default: base)')
-    p.add_argument('--sampler', help="sampler name(s), comma-separated (default: each model's own; base: dpmpp_2m)")
-    p.add_argument('--steps', type=positive_ints, help="step count(s), comma-separated (default: each model's own; base: 16)")
-    p.add_argument('--cfg', help="CFG scale(s), comma-separated (default: each model's own; base: 3)")
-    p.add_argument('--budget', help="layer budget(s) in (0, 1], comma-separated: fraction of block evaluations (default: each model's own; base: 1)")
-
-def _grid(args, settings) -> list[tuple]:
-    "`(pipeline, [(sampler, steps, cfg, budget), ...])` per model named by the options of `eval` / `bench`; unset options: the model's defaults."
-    from presto.cli import names_in
-    from presto.edm import SAMPLERS
-    from presto.pipeline import Pipeline, check_cfg, check_budget
-    from presto.settings import resolve_device, torch_dtype
-    samplers = names_in(args.sampler, SAMPLERS, '--sampler') if args.sampler else [None]
-    try: cfgs = [check_cfg(float(c)) for c in str(args.cfg).split(',')] if args.cfg else [None]
-    except ValueError as e: raise ValueError(f"--cfg {args.cfg}: {e}") from None
-    try: budgets = [check_budget(float(b)) for b in str(args.budget).split(',')] if args.budget else [None]
-    except ValueError as e: raise ValueError(f"--budget {args.budget}: {e}") from None
-    out, ck = [], settings.path('checkpoint_dir')
-    for name in str(args.model).split(','):
-        pipe = (Pipeline.load(name.strip(), checkpoint_dir=ck, preset=settings.preset, device=resolve_device(settings), dtype=torch_dtype(settings))
-                if not out else out[0][0].sibling(name.strip(), checkpoint_dir=ck, preset=settings.preset))   # one autoencoder and text encoder
-        mine = budgets if hasattr(pipe.model, 'reset_count') else [None]         # budgets apply to layer-drop models; others run full depth
-        grid = [tuple(sampling_settings(pipe.model, s, k, w, b).values())
-                for s in samplers for k in (args.steps or [None]) for w in cfgs for b in mine]
-        out.append((pipe, list(dict.fromkeys(grid))))
-    return out
-
 def speedups(rows: list[dict], key: str = 'total_ms') -> list[dict]:
     "Add `speedup`: each row's `key` relative to the first row with the same batch size (the reference, e.g. the base)."
     first = {}
     for r in rows: first.setdefault(r.get('batch'), r[key])
     return [{**r, 'speedup': first[r.get('batch')] / r[key]} for r in rows]
-
-def eval_add_cli_args(p):
-    "Options of `presto eval`."
-    from presto.cli import positive_int
-    _grid_args(p)
-    p.add_argument('--embedder', help='embedder: a checkpoint stem (default: <checkpoint_dir>/embedder), laion-clap:PATH or python:MODULE.FUNCTION[:PATH]')
-    p.add_argument('--dataset', help='dataset folder (default: <data_dir>/datasets/music21)')
-    p.add_argument('--split', default='test', choices=('valid', 'test'), help='evaluation split: its captions and real clips (default: test)')
-    p.add_argument('--n', type=positive_int, help='only the first N captions (default: all)')
-    p.add_argument('--batch-size', type=positive_int, default=16, help='clips generated per pipeline call (default: 16)')
-    p.add_argument('--no-latency', action='store_true', help='skip the batch-1 latency of each row')
-    p.add_argument('--floor-resamples', type=int, default=5, help='real-vs-real sets for the floor row (0: no floor; default: 5)')
-    p.add_argument('--out', help='JSON file for the rows (default: <output_dir>/eval/<model>.json)')
-
-def eval_cli_main(args, settings) -> int:
-    "`presto eval`: score a model under each sampler setting; print the table, write JSON rows."
-    from presto.cli import output_path, write_json
-    from presto.edm import format_table
-    if args.n is not None and args.n < 7: raise ValueError(f"--n {args.n}: density and coverage need at least 7 clips (k = 5 neighbours + 2)")
-    if args.floor_resamples < 0: raise ValueError(f"--floor-resamples {args.floor_resamples}: give 0 (no floor) or more")
-    runs = _grid(args, settings)
-    names = '+'.join(p.name for p, _ in runs)
-    out = output_path(args.out or settings.path('output_dir') / 'eval' / f'{names}.json')
-    E = load_any_embedder(args.embedder or settings.path('checkpoint_dir') / 'embedder', device=runs[0][0].device)
-    ds = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
-    ref = reference_set(E, ds, args.split)
-    print(f"# presto eval: {names} on {min(args.n or len(ref.prompts), len(ref.prompts))} {args.split} captions, "
-          f"seed {settings.seed}, {torch.get_num_threads()} threads on {runs[0][0].device}")
-    n = min(args.n or len(ref.prompts), len(ref.prompts))
-    floor = metric_floor(E, ref, ds, n, resamples=args.floor_resamples, seed=settings.seed) if args.floor_resamples > 0 else None
-    rows = [floor] if floor else []
-    for pipe, grid in runs:
-        for s, k, w, b in grid:
-            r = evaluate(pipe, E, ref, sampler=s, steps=k, cfg=w, budget=b, seed=settings.seed, batch_size=args.batch_size, n=args.n,
-                         progress=True)
-            if not args.no_latency: r['latency_ms'] = measure_latency(pipe, sampler=s, steps=k, cfg=w, budget=b, batch=1)['total_ms']
-            rows.append(r); write_json(out, with_excess(rows, floor) if floor else rows)   # each finished row is kept
-    if floor: rows = with_excess(rows, floor)
-    keep = ('model', 'sampler', 'steps', 'nfe', 'cfg', 'budget', 'blocks', 'n', 'fad', 'fad_std', 'excess_fad', 'mmd', 'density', 'coverage',
-            'clap', 'attr_acc', 'latency_ms')
-    keep = [k for k in keep if any(k in r for r in rows)]
-    print(format_table([{k: r.get(k, '') for k in keep} for r in rows], '.3f'))
-    if floor: print(f"first row: the floor, real clips against the reference at the same n (mean of {floor['resamples']} sets, "
-                    f"FAD std {floor['fad_std']:.3f}); excess_fad = FAD - floor FAD")
-    print(f"wrote {len(rows)} row(s) to {out}")
-    return 0
-
-def bench_add_cli_args(p):
-    "Options of `presto bench`."
-    from presto.cli import positive_ints, positive_int
-    _grid_args(p)
-    p.add_argument('--batch', type=positive_ints, default=(1, 8), help='batch size(s), comma-separated (default: 1,8)')
-    p.add_argument('--repeats', type=positive_int, default=5, help='timed runs per row after one warm-up (default: 5)')
-    p.add_argument('--json', help='also write the rows to this JSON file')
-    p.add_argument('--profile', help='also write a torch.profiler table (top operators of text, sampling and decoding) of the first row to this file')
 
 def profile_stages(pipe, *, prompt: str = 'a fast Irish reel on the flute', top: int = 12, out=None) -> str:
     "Top operators (self CPU time) of each stage of one warm batch-1 generation of `pipe`: where the time goes."
@@ -553,27 +434,6 @@ def profile_stages(pipe, *, prompt: str = 'a fast Irish reel on the flute', top:
     text = prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=top)
     if out is not None: Path(out).write_text(text)
     return text
-
-def bench_cli_main(args, settings) -> int:
-    "`presto bench`: the latency table."
-    from presto.cli import output_path, write_json
-    from presto.edm import format_table
-    out = output_path(args.json) if args.json else None
-    runs = _grid(args, settings)
-    from presto.dit import check_memory
-    for pipe, _ in runs:
-        check_memory(pipe.model.net.cfg, max(args.batch), pipe.train_frames, per_clip=2, device=pipe.device, what=f"bench --batch {max(args.batch)}")
-    rows = speedups([measure_latency(pipe, sampler=s, steps=k, cfg=w, budget=f, batch=b, repeats=args.repeats)
-                     for b in args.batch for pipe, grid in runs for s, k, w, f in grid])
-    for r in rows:                                                                 # the limit: the network alone
-        r['overhead'] = 1 - r['dit_ms'] / r['total_ms']; r['clips_per_s'] = 1e3 * r['batch'] / r['total_ms']
-    if args.profile: print(profile_stages(runs[0][0], out=output_path(args.profile)))
-    pipe = runs[0][0]
-    print(f"# presto bench: {torch.get_num_threads()} threads on {pipe.device}, {pipe.dtype}; medians of {args.repeats} runs after 1 warm-up; "
-          f"speedup = total time of the first row of the same batch size / this row's")
-    print(format_table(rows, '.2f'))
-    if out: print(f"wrote {len(rows)} rows to {write_json(out, rows)}")
-    return 0
 
 # %% ../nbs/08_eval.ipynb #8bae4e2f
 def operating_point(rows: list[dict], metric: str = 'fad', tolerance: float = 0.05) -> dict:

@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
+from .pipeline import Pipeline
+from .sampling import GenerateError, resolve_model
+from .metrics import measure_latency, load_any_embedder, reference_set, evaluate, speedups, metric_floor
+from .fileio import write_json
 
 # %% auto #0
 __all__ = ['RESULT_ROWS', 'MAKES', 'COLUMNS', 'CLAIM_RATIOS', 'RECIPES', 'ResultRow', 'load_pipelines', 'interleaved_latency',
-           'measure_results', 'results_markdown', 'check_claims', 'claims_markdown', 'add_cli_args', 'select_rows',
-           'cli_main', 'Stage', 'reproduce_plan', 'stage_argv', 'ReproduceError', 'stage_done', 'reproduce',
-           'reproduce_add_cli_args', 'reproduce_cli_main']
+           'measure_results', 'results_markdown', 'check_claims', 'claims_markdown', 'Stage', 'reproduce_plan',
+           'stage_argv', 'ReproduceError', 'stage_done', 'reproduce']
 
 # %% ../nbs/13_results.ipynb #933393cd
 @dataclass(frozen=True)
@@ -47,7 +50,6 @@ MAKES = {'base': 'presto train', 'ase': 'presto layerdrop --method ase-ref', 'pr
 # %% ../nbs/13_results.ipynb #52194109
 def load_pipelines(rows=RESULT_ROWS, *, checkpoint_dir='data/checkpoints', preset: str = 'small', device='cpu', dtype=torch.float32) -> dict:
     "A pipeline per distinct model of `rows` (model -> `Pipeline`), all sharing the first one's autoencoder and text encoder."
-    from presto.pipeline import Pipeline, GenerateError, resolve_model
     if not rows: raise ValueError("no rows to measure")
     for m in dict.fromkeys(r.model for r in rows):                                   # every checkpoint first: fail before the slow part
         try: resolve_model(m, checkpoint_dir, preset)
@@ -63,7 +65,6 @@ def load_pipelines(rows=RESULT_ROWS, *, checkpoint_dir='data/checkpoints', prese
 # %% ../nbs/13_results.ipynb #68b35131
 def interleaved_latency(pipes: dict, rows, *, rounds: int = 5, warmup: int = 1) -> list[dict]:
     "Batch-1 latency per row, as medians over `rounds` rounds that each time every row once (after `warmup` rounds)."
-    from presto.metrics import measure_latency
     if rounds < 1: raise ValueError(f"rounds must be >= 1, got {rounds}")
     runs = [[] for _ in rows]
     for k in range(warmup + rounds):
@@ -79,7 +80,6 @@ def measure_results(rows=RESULT_ROWS, *, checkpoint_dir='data/checkpoints', pres
                     device='cpu', dtype=torch.float32, progress: bool = True) -> list[dict]:
     "Every row of `rows` scored on the `split` captions (the first `n`) and timed at batch 1, in one run: a list of table rows."
     from tqdm.auto import tqdm
-    from presto.metrics import load_any_embedder, reference_set, evaluate, speedups, metric_floor
     pipes = load_pipelines(rows, checkpoint_dir=checkpoint_dir, preset=preset, device=device, dtype=dtype)
     E = load_any_embedder(embedder or Path(checkpoint_dir) / 'embedder', device=device)
     ref = reference_set(E, dataset, split)
@@ -137,48 +137,6 @@ def check_claims(rows: list[dict], *, base: str = 'base') -> list[dict]:
 
 def claims_markdown(claims: list[dict]) -> str:
     return '\n'.join(f"- {'**holds**' if c['holds'] else '**does not hold**'}: {c['claim']} — {c['figures']}" for c in claims)
-
-# %% ../nbs/13_results.ipynb #6611d06f
-def add_cli_args(p):
-    "Options of `presto results`."
-    from presto.cli import positive_int
-    p.add_argument('--rows', help=f"only the rows of these models, comma-separated short names (default: all: {', '.join(dict.fromkeys(r.model for r in RESULT_ROWS))})")
-    p.add_argument('--n', type=positive_int, help='only the first N test captions (default: all)')
-    p.add_argument('--rounds', type=positive_int, default=5, help='latency rounds after one warm-up round (default: 5)')
-    p.add_argument('--dataset', help='dataset folder (default: <data_dir>/datasets/music21)')
-    p.add_argument('--embedder', help='evaluation embedder (default: <checkpoint_dir>/embedder)')
-    p.add_argument('--out', help='JSON file for the rows; the Markdown table goes beside it (default: <output_dir>/results/results.json)')
-
-def select_rows(names: str | None, rows=RESULT_ROWS) -> tuple:
-    "The rows whose model is one of the comma-separated `names` (None: all), with a clear error for an unknown name."
-    if not names: return tuple(rows)
-    known = list(dict.fromkeys(r.model for r in rows))
-    want = [n.strip() for n in names.split(',') if n.strip()]
-    bad = [n for n in want if n not in known]
-    if bad or not want: raise ValueError(f"--rows {names!r}: unknown {', '.join(bad) or 'empty'}; allowed: {', '.join(known)}")
-    return tuple(r for r in rows if r.model in want)
-
-def cli_main(args, settings) -> int:
-    "`presto results`: the whole-project table in one run; prints it with the claims, writes JSON and Markdown."
-    from presto.cli import output_path, write_json
-    from presto.checkpoint import atomic_write
-    from presto.settings import resolve_device, torch_dtype
-    rows = select_rows(args.rows)
-    out = output_path(args.out or settings.path('output_dir') / 'results' / 'results.json')
-    ds = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
-    device = resolve_device(settings)
-    print(f"# presto results: {len(rows)} rows, {args.n or 'all'} test captions, latency: median of {args.rounds} interleaved rounds at batch 1, "
-          f"{torch.get_num_threads()} threads on {device}")
-    t0 = time.time()
-    table = measure_results(rows, checkpoint_dir=settings.path('checkpoint_dir'), preset=settings.preset, dataset=ds, embedder=args.embedder,
-                            n=args.n, rounds=args.rounds, seed=settings.seed, device=device, dtype=torch_dtype(settings))
-    claims = check_claims(table)
-    md = results_markdown(table) + '\n\n' + claims_markdown(claims) + '\n'
-    write_json(out, {'rows': table, 'claims': claims, 'device': str(device), 'threads': torch.get_num_threads(),
-                     'rounds': args.rounds, 'seconds': round(time.time() - t0, 1)})
-    with atomic_write(out.with_suffix('.md')) as tmp: tmp.write_text(md)
-    print(md); print(f"wrote {out} and {out.with_suffix('.md')} ({time.time() - t0:.0f} s)")
-    return 0
 
 # %% ../nbs/13_results.ipynb #3aa44451
 @dataclass(frozen=True)
@@ -249,10 +207,10 @@ def _clear(stage: Stage, folder):
         (Path(folder) / o).unlink(missing_ok=True)
         if o.startswith('checkpoints/'): shutil.rmtree(Path(folder) / 'runs' / Path(o).stem, ignore_errors=True)
 
-def reproduce(folder, recipe: str = 'cpu', *, stop_after: str | None = None, settings=None, progress: bool = True) -> int:
-    "Run the stages of `recipe` not yet done into `folder` (stopping after `stop_after`); 0 when all ran, else the failing command's code."
+def reproduce(folder, recipe: str = 'cpu', *, run, stop_after: str | None = None, settings=None, progress: bool = True) -> int:
+    """Run the stages of `recipe` not yet done into `folder` (stopping after `stop_after`); 0 when all ran, else the failing command's code.
+    `run(argv) -> exit code` runs one `presto` command line (`presto.cli.main`: the library does not import the commands)."""
     from tqdm.auto import tqdm
-    from presto.cli import main, write_json
     plan, folder = reproduce_plan(recipe), Path(folder)
     names = [s.name for s in plan]
     if stop_after is not None and stop_after not in names: raise ReproduceError(f"--stop-after {stop_after!r}; stages: {', '.join(names)}")
@@ -272,31 +230,10 @@ def reproduce(folder, recipe: str = 'cpu', *, stop_after: str | None = None, set
         tqdm.write(f"[{stage.name}] presto {' '.join(argv)}")
         state['stages'][stage.name] = {'argv': list(stage.argv), 'status': 'running'}; write_json(folder / 'reproduce.json', state)
         t0 = time.time()
-        rc = main(argv)
+        rc = run(argv)
         state['stages'][stage.name] = {'argv': list(stage.argv), 'status': 'done' if rc == 0 else f'failed ({rc})', 'seconds': round(time.time() - t0, 1)}
         write_json(folder / 'reproduce.json', state)
         if rc != 0:
             tqdm.write(f"[{stage.name}] failed with exit code {rc}; fix the cause and run the same command again to continue"); return rc
         if stage.name == stop_after: tqdm.write(f"stopped after {stage.name}; run the same command again to continue"); return 0
     return 0
-
-# %% ../nbs/13_results.ipynb #ac005576
-def reproduce_add_cli_args(p):
-    "Options of `presto reproduce`."
-    p.add_argument('recipe', nargs='?', default='cpu', choices=tuple(RECIPES), help="tiny (minutes), cpu (how the shipped checkpoints were made: hours) or gpu (default: cpu)")
-    p.add_argument('--out', help='folder for everything it makes (default: <output_dir>/reproduce/<recipe>)')
-    p.add_argument('--stop-after', help='stop after this stage (run again to continue)')
-    p.add_argument('--dry-run', action='store_true', help='print the stages, their commands and which are done; run nothing')
-
-def reproduce_cli_main(args, settings) -> int:
-    "`presto reproduce`."
-    folder = Path(args.out) if args.out else settings.path('output_dir') / 'reproduce' / args.recipe
-    if args.dry_run:
-        for s in reproduce_plan(args.recipe):
-            print(f"{'done' if stage_done(s, folder, args.recipe) else 'todo':>4}  {s.name:>11}: presto {' '.join(stage_argv(s, folder, args.recipe, settings))}")
-        return 0
-    t0 = time.time()
-    rc = reproduce(folder, args.recipe, stop_after=args.stop_after, settings=settings)
-    if rc == 0 and (folder / 'results.md').is_file() and args.stop_after is None:
-        print((folder / 'results.md').read_text()); print(f"reproduction {args.recipe} complete in {folder} ({(time.time() - t0) / 60:.1f} min this run)")
-    return rc

@@ -11,14 +11,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import patch
-from .edm import append_dims, format_table
-from .checkpoint import atomic_write
+from .edm import append_dims
+from .fileio import format_table
+from .fileio import atomic_write
 
 # %% auto #0
 __all__ = ['MODEL_PACKAGE', 'MODEL_FILES', 'COND_KEYS', 'TextEncoderError', 'MissingModelError', 'PromptTruncatedWarning',
            'check_model_dir', 'find_minilm', 'model_fingerprint', 'check_prompts', 'TextEncoder', 'mean_pool',
            'pad_states', 'cache_key', 'save_encoding', 'load_encoding', 'check_cond', 'null_cond', 'is_null',
-           'pad_cond', 'cat_conds', 'drop_condition', 'add_cli_args', 'cli_main']
+           'pad_cond', 'cat_conds', 'drop_condition']
 
 # %% ../nbs/03_text.ipynb #a0aa27c0
 class TextEncoderError(ValueError):
@@ -294,26 +295,3 @@ def drop_condition(cond: dict, p: float, generator: torch.Generator | None = Non
     drop = (torch.rand(B, generator=generator, device=dev) < p).to(cond['states'].device)      # (B,)
     nul = null_cond(B, L, D, device=cond['states'].device, dtype=cond['states'].dtype)
     return {k: torch.where(append_dims(drop, v.ndim), nul[k], v) for k, v in cond.items()}
-
-# %% ../nbs/03_text.ipynb #80ff20c2
-def add_cli_args(parser):
-    "Options of `presto text`."
-    parser.add_argument('prompts', nargs='*', help='captions to encode')
-    parser.add_argument('--file', metavar='PATH', help='a text file with one caption per line (blank lines skipped)')
-    parser.add_argument('--max-length', type=int, default=64, help='most tokens per caption, [CLS] and [SEP] included (default 64)')
-    parser.add_argument('--no-disk-cache', action='store_true', help='do not read or write the on-disk cache')
-
-def cli_main(args, settings) -> int:
-    "Encode the prompts with the frozen MiniLM, filling the on-disk cache; print shapes, timing and similarities."
-    from presto.settings import resolve_device, torch_dtype
-    prompts = list(args.prompts) + ([l.strip() for l in Path(args.file).read_text().splitlines() if l.strip()] if args.file else [])
-    if not prompts: raise TextEncoderError("presto text: give captions as arguments or --file PATH")
-    cache = None if args.no_disk_cache else settings.path('cache_dir') / 'text'
-    enc = TextEncoder(max_length=args.max_length, device=resolve_device(settings), dtype=torch_dtype(settings), cache_dir=cache)
-    t0 = time.perf_counter(); cond = enc.encode(prompts); ms = 1e3 * (time.perf_counter() - t0)
-    print(f"# presto text: {len(prompts)} prompts -> states {tuple(cond['states'].shape)}; model {enc.fingerprint}; cache {cache}")
-    print(f"{ms:.1f} ms ({ms / len(prompts):.2f} ms a prompt); from memory {enc.stats['memory']}, disk {enc.stats['disk']}, encoded {enc.stats['encoded']}")
-    if len(prompts) <= 12:
-        S = (cond['pooled'].float() @ cond['pooled'].float().T).tolist()
-        print(format_table([{'#': i, 'prompt': p[:40], **{str(j): s for j, s in enumerate(row)}} for i, (p, row) in enumerate(zip(prompts, S))], '.2f'))
-    return 0

@@ -9,15 +9,18 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch
 from torch import nn, Tensor
-from .edm import EDMDenoiser, NoiseLevels, edm_loss, sample_p_train, latent_scale_for, loss_weight
-from .dit import DiT, dit_config
-from .text import drop_condition
+from .edm import EDMDenoiser, NoiseLevels, edm_loss, sample_p_train, latent_scale_for, loss_weight, guided, karras_sigmas, sample_heun
+from .dit import DiT, dit_config, DiTConfig
+from .text import drop_condition, null_cond, TextEncoder
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, save_training_state, load_training_state, CheckpointError
+from .audio import save_audio
+from .autoencoder import load_autoencoder
+from .data import build_cache
 
 # %% auto #0
 __all__ = ['TrainConfig', 'lr_at', 'draw_batch', 'train_step', 'ema_update', 'make_model', 'save_run', 'load_run', 'train',
            'val_loss_by_sigma', 'trivial_loss_by_sigma', 'preview_samples', 'save_base_model', 'load_base_model',
-           'encode_dataset', 'latent_sigma_data', 'add_cli_args', 'cli_main', 'train_throughput']
+           'encode_dataset', 'latent_sigma_data', 'train_throughput']
 
 # %% ../nbs/06_train.ipynb #903537d0
 @dataclass
@@ -177,9 +180,6 @@ def trivial_loss_by_sigma(train_latents: Tensor, latents: Tensor, sigma_data: fl
 def preview_samples(model: EDMDenoiser, decode, cond: dict, out_dir, step: int, *, frames: int = 128, n_steps: int = 16,
                     cfg: float = 3.0, seed: int = 0) -> list[Path]:
     "Sample one clip per condition in `cond` (Heun, `n_steps`, CFG `cfg`), decode with `decode` `(B, C, T) -> (B, 1, N)`, write WAVs."
-    from presto.edm import guided, karras_sigmas, sample_heun
-    from presto.text import null_cond
-    from presto.audio import save_audio
     (B, L, D), dev = cond['states'].shape, next(model.parameters()).device
     cond = {k: v.to(dev) for k, v in cond.items()}
     x = 80. * torch.randn(B, model.net.cfg.latent_channels, frames, generator=torch.Generator().manual_seed(seed)).to(dev)
@@ -196,7 +196,6 @@ def save_base_model(model: EDMDenoiser, stem, tc: TrainConfig, info: dict | None
 
 def load_base_model(stem, device='cpu', dtype=torch.float32, *, kind: str = 'base') -> EDMDenoiser:
     "The EDM-wrapped DiT saved by `save_base_model` (or another `kind` with `dit` and `sigma_data` in its JSON), in eval mode, with `.info` and `.config` attached."
-    from presto.dit import DiTConfig
     tensors, cfg = load_checkpoint(stem, kind=kind)
     try: model = EDMDenoiser(DiT(DiTConfig(**cfg['dit'])), cfg['sigma_data'], cfg.get('latent_scale', 1.0))
     except (KeyError, TypeError, ValueError) as e: raise CheckpointError(f"{stem}.json: bad {kind} config in its JSON ({e})") from None
@@ -207,9 +206,6 @@ def load_base_model(stem, device='cpu', dtype=torch.float32, *, kind: str = 'bas
 # %% ../nbs/06_train.ipynb #0f72a0d2
 def encode_dataset(dataset, autoencoder, device='cpu') -> Path:
     "Build (or find up to date) the latent + text cache of `dataset` for the autoencoder checkpoint `autoencoder`."
-    from presto.autoencoder import load_autoencoder
-    from presto.text import TextEncoder
-    from presto.data import build_cache
     ae, te = load_autoencoder(autoencoder, device=device), TextEncoder(device=device)
     sha = json.loads(Path(str(autoencoder) + '.json').read_text())['sha256'][:16]
     with torch.no_grad():
@@ -222,83 +218,6 @@ def latent_sigma_data(autoencoder) -> float:
     if not path.is_file(): raise CheckpointError(f"checkpoint file not found: {path} (a checkpoint is NAME.safetensors + NAME.json)")
     try: return json.loads(path.read_text())['config']['stats']['sigma_data']
     except (json.JSONDecodeError, KeyError, TypeError) as e: raise CheckpointError(f"{path}: no latent statistics ({e})") from None
-
-def add_cli_args(p):
-    "Options of `presto train`."
-    p.add_argument('--dataset', help='dataset folder (default: <data_dir>/datasets/music21)')
-    p.add_argument('--autoencoder', help='autoencoder checkpoint (default: <checkpoint_dir>/autoencoder)')
-    p.add_argument('--out', help='checkpoint stem to write (default: <checkpoint_dir>/base_<preset>)')
-    p.add_argument('--run-dir', help='training state and metrics.jsonl (default: <output_dir>/runs/<name of --out>)')
-    from presto.cli import add_config_args
-    add_config_args(p, TrainConfig(), ('steps', 'batch_size', 'warmup', 'log_every', 'ckpt_every', 'lr', 'ema_decay', 'text_dropout'))
-    p.add_argument('--fp32', action='store_true', help='no bf16 autocast')
-    p.add_argument('--raw-latents', action='store_true', help='train on the unscaled latents (our first base model; default: scaled to std 0.5)')
-    from presto.cli import positive_int
-    p.add_argument('--stop-at', type=positive_int, help='end this run at this step (run again to continue)')
-    p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
-    p.add_argument('--samples', type=int, default=2, help='clips rendered at each checkpoint from validation captions (0: none)')
-    p.add_argument('--throughput', action='store_true', help='only measure training speed of the preset (fp32 vs bf16) and print a table')
-
-def cli_main(args, settings) -> int:
-    "`presto train`: cache, train, measure and save the base model."
-    import os
-    from presto.settings import resolve_device
-    from presto.data import LatentDataset
-    from presto.dit import dit_config
-    device = resolve_device(settings)
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    rank, world = _dist()
-    if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-    preset = settings.preset                                                             # `--preset` is a run setting (settings.ini)
-    dit_config(preset)                                                                   # fails early on a bad preset
-    if args.throughput:
-        from presto.edm import format_table
-        rows = [train_throughput(preset, batch_size=args.batch_size, bf16=b, device=device) for b in (False, True)]
-        print(f"# presto train --throughput: preset {preset}, {torch.get_num_threads()} threads on {device}")
-        print(format_table(rows, '.3f')); return 0
-    dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
-    ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
-    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f'base_{preset}'
-    run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
-    tc = TrainConfig(preset=preset, steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
-                     ema_decay=args.ema_decay, text_dropout=args.text_dropout, bf16=not args.fp32, scale_latents=not args.raw_latents, log_every=args.log_every,
-                     ckpt_every=args.ckpt_every, seed=settings.seed)
-    from presto.dit import check_memory
-    check_memory(dit_config(preset), tc.batch_size // world, train=True, copies=2, device=device, what=f"training at --batch-size {tc.batch_size}")
-    cache = encode_dataset(dataset, ae_stem) if rank == 0 else None
-    if world > 1:
-        box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
-    raw_sd = latent_sigma_data(ae_stem)
-    scale = latent_scale_for(raw_sd) if tc.scale_latents else 1.0                     # the noise ladder (00_edm)
-    sigma_data = raw_sd * scale
-    tr, va = LatentDataset(cache, 'train'), LatentDataset(cache, 'valid')
-    if len(tr) == 0 or len(va) == 0:
-        raise CheckpointError(f"{dataset}: the base model needs train and valid clips, this dataset has {len(tr)} train and {len(va)} valid")
-    tr.latents, va.latents = tr.latents * scale, va.latents * scale
-    if rank == 0: print(f"# presto train: {len(tr)} train / {len(va)} valid clips, latents {tuple(tr.latents.shape[1:])}, "
-                        f"latent scale {scale:.4f} (sigma_data {raw_sd:.3f} -> {sigma_data:.3f}), {tc}, {world} process(es) on {device}; run in {run_dir}")
-    on_log = on_checkpoint = None
-    if rank == 0 and settings.log_mode != 'disabled':                                 # wandb: offline unless asked otherwise
-        import wandb
-        wandb.init(project='presto', name=out.name, mode=settings.log_mode, dir=str(settings.path('log_dir')), config=asdict(tc))
-        on_log = wandb.log
-    if rank == 0 and args.samples > 0:
-        from presto.autoencoder import load_autoencoder
-        ae = load_autoencoder(ae_stem, device=device)
-        cond = {k: v[:args.samples] for k, v in va.text.items()}
-        on_checkpoint = lambda step, ema: preview_samples(ema, lambda z: ae.decode(z / scale), cond, run_dir, step, frames=tr.latents.shape[-1])
-    t0 = time.time()
-    model, ema = train(tr.latents, tr.text, run_dir, tc, sigma_data=sigma_data, latent_scale=scale, device=device, resume=not args.no_resume,
-                       stop_at=args.stop_at, on_log=on_log, on_checkpoint=on_checkpoint)
-    if on_log: wandb.finish()
-    if args.stop_at is not None and args.stop_at < tc.steps: print(f"stopped at step {args.stop_at}; run again to continue"); return 0
-    if rank == 0:
-        val = val_loss_by_sigma(ema, va.latents, va.text)
-        path = save_base_model(ema, out, tc, info={'train_seconds': round(time.time() - t0, 1), 'train_clips': len(tr), 'processes': world,
-                                                   'val_loss_by_sigma': {str(k): v for k, v in val.items()}, 'cache': str(cache)})
-        print('validation loss by sigma:', {k: round(v, 4) for k, v in val.items()}); print(f"saved {path}")
-    return 0
 
 # %% ../nbs/06_train.ipynb #15ead4df
 def train_throughput(preset: str = 'small', *, batch_size: int = 32, frames: int = 128, bf16: bool = True, steps: int = 8,

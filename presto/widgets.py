@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from torch import Tensor
+from .sampling import SHORT_NAMES, checkpoint_kind, MODEL_LOADERS
+from .pipeline import Pipeline
+from .text import check_prompts
+from .audio import audio_player, plot_wave_mel
 
 # %% auto #0
 __all__ = ['Result', 'Playground', 'show_result', 'playground']
@@ -36,7 +40,6 @@ class Playground:
 
     def models(self) -> list[str]:
         "Short names with a checkpoint here, in the order base, Presto-S, Presto-L, Presto-LS, others."
-        from presto.pipeline import SHORT_NAMES, checkpoint_kind, MODEL_LOADERS
         out = []
         for name, pattern in SHORT_NAMES.items():
             stem = self.checkpoint_dir / pattern.format(preset=self.preset)
@@ -46,7 +49,6 @@ class Playground:
 
     def pipe(self, name: str):
         "The `Pipeline` of model `name` (short name or checkpoint path), sharing the autoencoder and text encoder."
-        from presto.pipeline import Pipeline
         if name not in self.pipes:
             first = next(iter(self.pipes.values()), None)
             self.pipes[name] = (Pipeline.load(name, checkpoint_dir=self.checkpoint_dir, preset=self.preset, device=self.device) if first is None
@@ -64,7 +66,6 @@ class Playground:
     def run(self, prompt: str, model: str = 'base', *, steps: int | None = None, budget: float | None = None,
             cfg: float | None = None, seed: int = 0, compare: bool = True) -> Result:
         "Generate one clip; unset settings take the model's defaults. Bad input comes back as `Result.error`, not an exception."
-        from presto.text import check_prompts
         try:
             prompt = check_prompts([prompt])[0]
             p = self.pipe(model)
@@ -83,7 +84,6 @@ def show_result(r: Result):
     "Draw a `Result`: the error, or the audio player, waveform + mel spectrogram, and the latency bar next to the base's."
     import matplotlib.pyplot as plt
     from IPython.display import display
-    from presto.audio import audio_player, plot_wave_mel
     if r.error: print('error:', r.error); return
     s = r.settings
     fig = plt.figure(figsize=(10, 3.6), layout='constrained')

@@ -9,6 +9,7 @@ import soundfile as sf
 import torch
 
 import presto.audio as A
+import presto.commands.audio as cmd_audio
 from presto.audio import (CLIP_SAMPLES, SAMPLE_RATE, AudioError, MelSpectrogram, crop_or_pad, griffin_lim, istft,
                           load_audio, log_mel, loudness, mel_filterbank, mel_l1, mel_to_audio, mrstft_distance,
                           normalize_loudness, peak_normalize, resample, save_audio, stft, to_mono)
@@ -317,12 +318,12 @@ def test_player_is_not_normalised_and_plot_draws(monkeypatch):
 def test_cli(tmp_path, capsys):
     save_audio(tmp_path / "good.flac", music(1.0).numpy(), sr=22_050)
     save_audio(tmp_path / "silent.wav", torch.zeros(100))
-    p = argparse.ArgumentParser(); A.add_cli_args(p)
-    code = A.cli_main(p.parse_args([str(tmp_path / "good.flac"), "--out", str(tmp_path / "out"), "--lufs", "-18"]), None)
+    p = argparse.ArgumentParser(); cmd_audio.add_cli_args(p)
+    code = cmd_audio.cli_main(p.parse_args([str(tmp_path / "good.flac"), "--out", str(tmp_path / "out"), "--lufs", "-18"]), None)
     out = capsys.readouterr().out
     assert code == 0 and "good.flac: 1 ch 22050 Hz" in out and "1 of 1 file(s) usable" in out
     y = load_audio(tmp_path / "out/good.wav")
     assert abs(loudness(y) + 18) < 0.5
-    code = A.cli_main(p.parse_args([str(tmp_path / f) for f in ("good.flac", "silent.wav", "nope.wav")] + ["--min-seconds", "2"]), None)
+    code = cmd_audio.cli_main(p.parse_args([str(tmp_path / f) for f in ("good.flac", "silent.wav", "nope.wav")] + ["--min-seconds", "2"]), None)
     out = capsys.readouterr().out
     assert code == 1 and out.count("REJECT") == 3 and "too short" in out and "no such file" in out

@@ -10,6 +10,7 @@ import soundfile as sf
 import torch
 
 import presto.data as D
+import presto.commands.data as cmd_data
 from presto.audio import CLIP_SAMPLES, SAMPLE_RATE, loudness
 from presto.cli import COMMANDS, Command, main
 from presto.data import (BuildConfig, DataError, ClipDataset, LatentDataset, build_cache, build_dataset, ingest_folder,
@@ -325,7 +326,7 @@ def test_cache_checks_encoder_outputs(tiny):
 @pytest.fixture
 def presto_data(monkeypatch):
     "`presto data` registered in the real CLI, as presto.cli does"
-    monkeypatch.setitem(COMMANDS, "data", Command("data", D.cli_main, "build a dataset", D.add_cli_args))
+    monkeypatch.setitem(COMMANDS, "data", Command("data", cmd_data.cli_main, "build a dataset", cmd_data.add_cli_args))
 
 
 def test_cli_builds_and_reports(presto_data, tmp_path, cache, capsys):
@@ -370,5 +371,5 @@ def test_cli_missing_metadata(presto_data, tmp_path, capsys):
 def test_empty_split_is_warned():
     rec = dict(n_clips=3, splits={'train': 3, 'valid': 0, 'test': 0}, out_dir='ds', seconds=1.0, bytes=1, kind='folder',
                n_files=1, n_rows=1, skipped={})
-    out = D.format_record(rec)
+    out = cmd_data.format_record(rec)
     assert 'warning: no valid and no test clips: training needs train and valid clips' in out

@@ -47,7 +47,7 @@ def test_generate_with_the_generator(generator, tmp_path, capsys):
 def test_short_name(generator, tiny, tmp_path):
     "`--model presto-s` means <checkpoint_dir>/presto_s_<preset>."
     import shutil
-    from presto.pipeline import resolve_model
+    from presto.sampling import resolve_model
     for p in (generator, tiny):
         for ext in ('.json', '.safetensors'): shutil.copy(p.with_suffix(ext), tmp_path / (p.name + ext))
     assert resolve_model('presto-s', tmp_path, 'tiny') == tmp_path / 'presto_s_tiny'
@@ -85,7 +85,8 @@ def test_distill_errors(args, message, capsys):
 
 def test_method_presets_and_flags():
     import argparse
-    from presto.dmd import add_cli_args, distill_config, PRESETS, GRID4
+    from presto.commands.distill import add_cli_args, distill_config
+    from presto.dmd import PRESETS, GRID4
     p = argparse.ArgumentParser(); add_cli_args(p); p.add_argument('--x', default=None)
     c = distill_config(p.parse_args(['--method', 'dmd2', '--gen-sigma', 'mix']), seed=3)
     assert c.gen_sigmas == GRID4 and c.backsim and c.gan_loss == 'ns' and c.gen_sigma == 'mix' and c.seed == 3   # the preset, one field replaced

@@ -77,8 +77,8 @@ def test_bad_models(tiny, tmp_path, capsys):
 
 def test_multistep_renoise_is_not_the_initial_noise(tiny):
     "Regression: the re-noise generator was seeded like clip 0's initial noise, so its first fresh noise repeated it."
-    from presto.sampler import Sampler
-    from presto.pipeline import load_model, initial_noise
+    from presto.sampling import Sampler
+    from presto.sampling import load_model, initial_noise
     from presto.text import null_cond
     model = load_model(tiny)
     steps = []

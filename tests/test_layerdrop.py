@@ -90,16 +90,14 @@ def test_presto_ls_from_the_layer_drop_model(presto_l, tiny, tone_ds, tmp_path, 
 
 def test_sampler_every_kind(presto_l, tiny):
     "The combined sampler takes each kind with its own defaults and refuses a budget for a full-depth model."
-    from presto.pipeline import load_model
-    from presto.sampler import Sampler
-    from presto.layerdrop import LayerDropError
+    from presto.sampling import GenerateError, Sampler, load_model
     cond = {'states': torch.randn(1, 3, 384), 'mask': torch.ones(1, 3, dtype=torch.bool), 'pooled': torch.randn(1, 384)}
     base, ld = load_model(tiny), load_model(presto_l)
     assert (base.kind, ld.kind) == ('base', 'presto-l')
     s = Sampler(ld, steps=2); z = s(cond, frames=16)
     assert z.shape == (1, 16, 16) and s.settings()['budget'] == 0.8 and s.blocks <= 0.8
     assert Sampler(base).settings() == {'sampler': 'dpmpp_2m', 'steps': 16, 'nfe': 16, 'cfg': 3.0, 'budget': 1.0}
-    with pytest.raises(LayerDropError, match='always runs full depth'): Sampler(base, budget=0.9)
+    with pytest.raises(GenerateError, match='always runs full depth'): Sampler(base, budget=0.9)
 
 def test_compare(presto_l, tiny, tmp_path, capsys):
     "`presto compare`: the same prompt through two models, both WAVs written, latency and speed-up printed."

@@ -8,9 +8,10 @@ import torch
 from presto import edm
 from presto.settings import load_settings
 from presto.text import (COND_KEYS, MODEL_PACKAGE, MissingModelError, PromptTruncatedWarning, TextEncoder,
-                         TextEncoderError, add_cli_args, cache_key, cat_conds, check_cond, check_model_dir,
-                         check_prompts, cli_main, drop_condition, find_minilm, is_null, load_encoding, mean_pool,
+                         TextEncoderError, cache_key, cat_conds, check_cond, check_model_dir,
+                         check_prompts, drop_condition, find_minilm, is_null, load_encoding, mean_pool,
                          model_fingerprint, null_cond, pad_cond)
+from presto.commands.text import add_cli_args, cli_main
 
 CAPTIONS = ["a slow Bach chorale in D minor played by a string ensemble, 70 BPM",
             "a fast Irish reel on the flute in G major, 120 BPM",
