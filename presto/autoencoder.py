@@ -12,7 +12,7 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from .audio import SAMPLE_RATE, stft, istft, mel_l1, mrstft_distance, log_mel, mel_to_audio
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError, save_training_state, load_training_state
-from .data import read_manifest
+from .dataset import read_manifest
 
 # %% auto #0
 __all__ = ['AEConfig', 'ConvNeXtBlock', 'ChannelNorm', 'Autoencoder', 'kl_divergence', 'ae_loss', 'AETrainConfig', 'lr_at',

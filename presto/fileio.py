@@ -8,7 +8,7 @@ import hashlib, json, math, os, tempfile
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['fsync_dir', 'atomic_write', 'file_sha256', 'write_json', 'output_path', 'format_table']
+__all__ = ['fsync_dir', 'atomic_write', 'write_text', 'file_sha256', 'write_json', 'json_or_empty', 'output_path', 'format_table']
 
 # %% ../nbs/89_fileio.ipynb #a98bf245
 def _umask() -> int:
@@ -44,6 +44,10 @@ class atomic_write:
         else: self.tmp.unlink(missing_ok=True)
         return False
 
+def write_text(path, text:str):
+    "Write `text` to `path` atomically (a temp file beside it, then `os.replace`)"
+    with atomic_write(path) as tmp: tmp.write_text(text)
+
 # %% ../nbs/89_fileio.ipynb #a6e54eba
 def file_sha256(path) -> str:
     "The SHA-256 of the file at `path` (hex), read in 1 MiB blocks."
@@ -64,6 +68,11 @@ def write_json(path, # where to write; parent folders are created
     "Write `obj` to `path` as JSON atomically: a temp file in the same folder, then `os.replace`"
     with atomic_write(path) as tmp: tmp.write_text(json.dumps(_finite(obj), indent=2, allow_nan=False) + "\n")
     return Path(path)
+
+def json_or_empty(path) -> dict:
+    "The JSON object at `path`, or `{}` if it is missing or unreadable (a marker file that may not be there yet)"
+    try: return json.loads(Path(path).read_text())
+    except (OSError, ValueError): return {}
 
 # %% ../nbs/89_fileio.ipynb #a59aa4fd
 def output_path(path) -> Path:

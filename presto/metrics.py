@@ -15,7 +15,8 @@ from .audio import SAMPLE_RATE, MelSpectrogram, resample
 from .autoencoder import ConvNeXtBlock, ChannelNorm, load_clips
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
 from .sampling import sampling_settings
-from .data import build_cache, read_manifest
+from .cache import build_cache
+from .dataset import read_manifest
 from .text import TextEncoder
 from .edm import nfe
 

@@ -15,7 +15,7 @@ from .text import drop_condition, null_cond, TextEncoder
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, save_training_state, load_training_state, CheckpointError
 from .audio import save_audio
 from .autoencoder import load_autoencoder
-from .data import build_cache
+from .cache import build_cache
 
 # %% auto #0
 __all__ = ['TrainConfig', 'lr_at', 'draw_batch', 'train_step', 'ema_update', 'make_model', 'save_run', 'load_run', 'train',

@@ -1,4 +1,4 @@
-"""presto.data on tiny builds: rendering from the music21 corpus, captions that match their attributes, splits by
+"""The data modules (corpus, render, dataset, cache) on tiny builds: rendering from the music21 corpus, captions that match their attributes, splits by
 piece, determinism (one worker or two), up-to-date detection and resume, user-folder ingestion with bad files,
 the latent/text cache, and clear errors. Each build is a few clips; the corpus catalog is cached per session."""
 import argparse, csv, hashlib, json, logging, random, re
@@ -9,12 +9,14 @@ import pytest
 import soundfile as sf
 import torch
 
-import presto.data as D
+import presto.corpus as corpus, presto.render as render, presto.dataset as dataset
 import presto.commands.data as cmd_data
 from presto.audio import CLIP_SAMPLES, SAMPLE_RATE, loudness
 from presto.cli import COMMANDS, Command, main
-from presto.data import (BuildConfig, DataError, ClipDataset, LatentDataset, build_cache, build_dataset, ingest_folder,
-                         latent_loader, read_manifest)
+from presto.render import BuildConfig
+from presto.corpus import DataError
+from presto.dataset import ClipDataset, build_dataset, ingest_folder, read_manifest
+from presto.cache import LatentDataset, build_cache, latent_loader
 from presto.settings import load_settings
 
 N_TINY = 10
@@ -43,16 +45,16 @@ def assert_caption_true(r: dict):
     "Every attribute the caption is said to mention is in it, and no tempo/loudness word of another class is"
     cap, men = r["caption"], r["mentions"]
     assert {"source", "ensemble"} <= set(men) and r["ensemble"] in cap
-    assert any(n in cap for n in D.source_names(r)), cap
-    if "key" in men: assert D.key_text(r["key"], r["mode"]) in cap, cap
+    assert any(n in cap for n in render.source_names(r)), cap
+    if "key" in men: assert corpus.key_text(r["key"], r["mode"]) in cap, cap
     if "tempo_bpm" in men: assert f"{r['tempo_bpm']} BPM" in cap, cap
     else: assert "BPM" not in cap
-    if "tempo_word" in men: assert any(w in cap for w in D.TEMPO_WORDS[r["tempo_word"]]), cap
-    if "loudness_word" in men: assert any(w in cap for w in D.LOUDNESS_WORDS[r["loudness_word"]]), cap
-    for w, words in [*D.TEMPO_WORDS.items(), *D.LOUDNESS_WORDS.items()]:
+    if "tempo_word" in men: assert any(w in cap for w in render.TEMPO_WORDS[r["tempo_word"]]), cap
+    if "loudness_word" in men: assert any(w in cap for w in render.LOUDNESS_WORDS[r["loudness_word"]]), cap
+    for w, words in [*render.TEMPO_WORDS.items(), *render.LOUDNESS_WORDS.items()]:
         if w not in (r["tempo_word"], r["loudness_word"]):
             assert not any(re.search(rf"\b{x}\b", cap) for x in words), cap
-    if r.get("tune_type") is None: assert not any(re.search(rf"\b{t}\b", cap, re.I) for t in D.TUNE_TYPES), cap
+    if r.get("tune_type") is None: assert not any(re.search(rf"\b{t}\b", cap, re.I) for t in corpus.TUNE_TYPES), cap
 
 
 # ---- the corpus build ---------------------------------------------------------------------------------------------
@@ -66,23 +68,23 @@ def test_tiny_build_renders_real_clips(tiny):
         assert sr == SAMPLE_RATE == r["sample_rate"] and wav.shape == (CLIP_SAMPLES,) == (r["n_samples"],)
         assert np.abs(wav).max() > 0.01                                          # not silent
         assert abs(loudness(wav, sr) - r["loudness_lufs"]) < 0.3                  # stored loudness is the clip's
-        assert r["loudness_word"] == D.loudness_word(r["loudness_lufs"]) and r["tempo_word"] == D.tempo_word(r["tempo_bpm"])
-        lo, hi = D.SOURCES[r["source"]].tempo
+        assert r["loudness_word"] == render.loudness_word(r["loudness_lufs"]) and r["tempo_word"] == render.tempo_word(r["tempo_bpm"])
+        lo, hi = corpus.SOURCES[r["source"]].tempo
         assert lo <= r["tempo_bpm"] <= hi and -5 <= r["transposition"] <= 6
-        assert r["ensemble"] in D.ENSEMBLES and len(r["instruments"]) == len(r["programs"]) == r["n_parts"]
-        assert r["key"] in D.KEY_NAMES[r["mode"]] and r["n_notes"] >= 4 and r["split"] in D.SPLITS
-        assert r["split"] == D.piece_split(r["piece"])
+        assert r["ensemble"] in corpus.ENSEMBLES and len(r["instruments"]) == len(r["programs"]) == r["n_parts"]
+        assert r["key"] in corpus.KEY_NAMES[r["mode"]] and r["n_notes"] >= 4 and r["split"] in corpus.SPLITS
+        assert r["split"] == dataset.piece_split(r["piece"])
         assert_caption_true(r)
     assert (out / "build.json").is_file() and not (out / "manifest.partial.jsonl").exists()
     assert sorted(p.name for p in (out / "audio").iterdir()) == sorted(Path(r["audio"]).name for r in rows)
 
 
 def test_splits_are_disjoint_by_piece(cache):
-    plan = D.plan_clips(BuildConfig(n_clips=3000, seed=1), D.corpus_catalog(cache))
+    plan = dataset.plan_clips(BuildConfig(n_clips=3000, seed=1), corpus.corpus_catalog(cache))
     by_split = {}
     for c in plan:
-        for row in c["candidates"]: by_split.setdefault(D.piece_split(row["piece"]), set()).add(row["piece"])
-    assert set(by_split) == set(D.SPLITS)
+        for row in c["candidates"]: by_split.setdefault(dataset.piece_split(row["piece"]), set()).add(row["piece"])
+    assert set(by_split) == set(corpus.SPLITS)
     assert not (by_split["train"] & by_split["valid"] or by_split["train"] & by_split["test"] or by_split["valid"] & by_split["test"])
     repeated = [p for p, n in __import__("collections").Counter(c["candidates"][0]["piece"] for c in plan).items() if n > 1]
     assert repeated                                                               # some pieces give several clips, all in one split
@@ -115,7 +117,7 @@ def test_interrupted_build_resumes(cache, tmp_path):
     want = digest(ds)
     rows = read_manifest(ds)
     # what an interruption after 4 clips leaves: build.json 'building', a partial manifest, no manifest, one clip cut short
-    fp = D.build_fingerprint(cfg, D.corpus_catalog(cache))
+    fp = dataset.build_fingerprint(cfg, corpus.corpus_catalog(cache))
     (ds / "build.json").write_text(json.dumps(dict(status="building", fingerprint=fp)))
     (ds / "manifest.partial.jsonl").write_text("".join(json.dumps(dict(index=i, **r)) + "\n" for i, r in enumerate(rows[:4])) + '{"index": 5, "id"')
     (ds / "manifest.jsonl").unlink()
@@ -129,30 +131,30 @@ def test_interrupted_build_resumes(cache, tmp_path):
 def test_captions_never_claim_what_a_clip_lacks():
     rng = random.Random(0)
     for _ in range(400):
-        src = rng.choice(list(D.SOURCES))
-        a = dict(source=src, composer=D.SOURCES[src].composer, region=None, genre=None, tune_type=None,
-                 ensemble=rng.choice(list(D.ENSEMBLES)), tempo_bpm=rng.randint(40, 150), key=rng.choice(D.KEY_NAMES["minor"]),
+        src = rng.choice(list(corpus.SOURCES))
+        a = dict(source=src, composer=corpus.SOURCES[src].composer, region=None, genre=None, tune_type=None,
+                 ensemble=rng.choice(list(corpus.ENSEMBLES)), tempo_bpm=rng.randint(40, 150), key=rng.choice(corpus.KEY_NAMES["minor"]),
                  mode=rng.choice(["major", "minor"]), loudness_lufs=rng.uniform(-32, -14))
-        if src == "folk_song" and rng.random() < 0.7: a.update(region=rng.choice(list(D.REGION_PLACES)), genre="folk song")
-        if src in ("irish_tune", "fiddle_tune", "scottish_tune") and rng.random() < 0.5: a["tune_type"] = rng.choice(D.TUNE_TYPES)
-        a.update(tempo_word=D.tempo_word(a["tempo_bpm"]), loudness_word=D.loudness_word(a["loudness_lufs"]))
-        a["caption"], a["mentions"] = D.make_caption(a, rng)
+        if src == "folk_song" and rng.random() < 0.7: a.update(region=rng.choice(list(corpus.REGION_PLACES)), genre="folk song")
+        if src in ("irish_tune", "fiddle_tune", "scottish_tune") and rng.random() < 0.5: a["tune_type"] = rng.choice(corpus.TUNE_TYPES)
+        a.update(tempo_word=render.tempo_word(a["tempo_bpm"]), loudness_word=render.loudness_word(a["loudness_lufs"]))
+        a["caption"], a["mentions"] = render.make_caption(a, rng)
         assert_caption_true(a)
-        if a["region"] is None: assert not any(p in a["caption"] for p in D.REGION_PLACES if p != "Irish" or src != "irish_tune")
+        if a["region"] is None: assert not any(p in a["caption"] for p in corpus.REGION_PLACES if p != "Irish" or src != "irish_tune")
 
 
 def test_key_estimate_follows_transposition():
     melody = [62, 64, 65, 67, 69, 70, 73, 74, 69, 65, 62]                         # D harmonic minor
-    assert D.estimate_key(melody) == ("D", "minor")
-    names = D.KEY_NAMES["minor"]
-    for k in range(-5, 7): assert D.estimate_key([p + k for p in melody]) == (names[(2 + k) % 12], "minor")
+    assert corpus.estimate_key(melody) == ("D", "minor")
+    names = corpus.KEY_NAMES["minor"]
+    for k in range(-5, 7): assert corpus.estimate_key([p + k for p in melody]) == (names[(2 + k) % 12], "minor")
 
 
 def test_piece_split_is_stable_and_proportional():
     ids = [f"piece-{i}" for i in range(20_000)]
-    share = {s: sum(D.piece_split(i) == s for i in ids) / len(ids) for s in D.SPLITS}
+    share = {s: sum(dataset.piece_split(i) == s for i in ids) / len(ids) for s in corpus.SPLITS}
     assert abs(share["train"] - 0.9) < 0.01 and abs(share["valid"] - 0.05) < 0.01
-    assert [D.piece_split(i) for i in ids[:50]] == [D.piece_split(i) for i in ids[:50]]
+    assert [dataset.piece_split(i) for i in ids[:50]] == [dataset.piece_split(i) for i in ids[:50]]
 
 
 @pytest.mark.parametrize("kw, msg", [
@@ -199,7 +201,7 @@ def make_folder(root: Path, tone_s=(10.0, 3.0)) -> Path:
 
 def test_ingest_folder_keeps_good_files_and_counts_bad_ones(tmp_path, caplog):
     folder = make_folder(tmp_path / "audio")
-    with caplog.at_level(logging.WARNING, logger="presto.data"):
+    with caplog.at_level(logging.WARNING, logger="presto.dataset"):
         rec = ingest_folder(folder, folder / "metadata.csv", tmp_path / "ds", progress=False)
     assert rec["skipped"] == {"unreadable": 1, "silent": 1, "too short": 1, "missing file": 1, "missing caption": 1, "duplicate row": 1}
     assert sum(rec["skipped"].values()) == len(rec["skipped_files"]) == 6 and rec["n_rows"] == 8 and rec["n_files"] == 2
@@ -226,7 +228,7 @@ def test_ingest_jsonl_with_bad_line_and_split_column(tmp_path):
     rec = ingest_folder(folder, folder / "meta.jsonl", tmp_path / "ds", max_clips_per_file=1, progress=False)
     rows = read_manifest(tmp_path / "ds")
     assert rec["skipped"] == {"bad metadata row": 1} and len(rows) == 2
-    assert rows[0]["split"] == "test" and rows[1]["split"] == D.piece_split("sub/short.flac")
+    assert rows[0]["split"] == "test" and rows[1]["split"] == dataset.piece_split("sub/short.flac")
 
 
 def test_ingest_errors(tmp_path):
@@ -237,7 +239,7 @@ def test_ingest_errors(tmp_path):
     with pytest.raises(DataError, match="unknown format '.txt'"): ingest_folder(folder, folder / "m.txt", tmp_path / "ds")
     (folder / "m.csv").write_text("path,text\nlong.wav,a tone\n")
     with pytest.raises(DataError, match="needs rows with columns 'file' and 'caption'"): ingest_folder(folder, folder / "m.csv", tmp_path / "ds")
-    with pytest.raises(DataError, match="no metadata file"): D.find_metadata(tmp_path)
+    with pytest.raises(DataError, match="no metadata file"): dataset.find_metadata(tmp_path)
     for bad in ((1, 1, 1), (float('nan'), 0, 0), (-1, 1, 1)):                      # the folder path checks its splits too
         with pytest.raises(DataError, match="splits must be 3 finite shares"): ingest_folder(folder, folder / "metadata.csv", tmp_path / "ds", splits=bad)
     (folder / "bad.csv").write_text("file,caption\ntext.wav,text\nsilent.wav,nothing\n")     # every file unusable: an error, no dataset
@@ -267,8 +269,8 @@ def test_clip_dataset(tiny):
     ds = ClipDataset(out)
     wav, cap, attrs = ds[0]
     assert wav.shape == (1, CLIP_SAMPLES) and wav.dtype == torch.float32 and cap == attrs["caption"]
-    assert sum(len(ClipDataset(out, s)) for s in D.SPLITS) == len(ds) == rec["n_clips"]
-    wavs, caps, attrs = D.collate_clips([ds[0], ds[1]])
+    assert sum(len(ClipDataset(out, s)) for s in corpus.SPLITS) == len(ds) == rec["n_clips"]
+    wavs, caps, attrs = dataset.collate_clips([ds[0], ds[1]])
     assert wavs.shape == (2, 1, CLIP_SAMPLES) and len(caps) == len(attrs) == 2
     with pytest.raises(DataError, match="unknown split"): ClipDataset(out, "dev")
     with pytest.raises(DataError, match="no manifest.jsonl"): ClipDataset(out / "audio")

@@ -8,7 +8,7 @@ import argparse, json, math, sys, tempfile, time
 from pathlib import Path
 import torch
 from presto.dit import PRESETS, dit_config, count_params, forward_latency
-from presto.data import LatentDataset
+from presto.cache import LatentDataset
 from presto.edm import latent_scale_for
 from presto.train import TrainConfig, train, train_throughput, val_loss_by_sigma, latent_sigma_data, encode_dataset
 

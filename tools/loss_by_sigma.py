@@ -7,7 +7,7 @@ latents compare. Writes data/results/base_loss_by_sigma.json (the figure in nbs/
 import argparse, json, sys
 from pathlib import Path
 import torch
-from presto.data import LatentDataset
+from presto.cache import LatentDataset
 from presto.edm import NoiseLevels
 from presto.train import encode_dataset, load_base_model, val_loss_by_sigma, trivial_loss_by_sigma
 

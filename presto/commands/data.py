@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from ..data import BuildConfig, DataError, SPLITS, build_dataset, find_metadata, ingest_folder
+from ..render import BuildConfig
+from ..corpus import DataError, SPLITS
+from ..dataset import build_dataset, find_metadata, ingest_folder
 
 # %% auto #0
 __all__ = ['default_dataset_dir', 'split_shares', 'add_cli_args', 'format_record', 'cli_main']

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from ..checkpoint import CheckpointError
 from ..cli import positive_int, preset_with_flags
-from ..data import LatentDataset
+from ..cache import LatentDataset
 from ..dit import check_memory
 from ..dmd import GAN_LOSSES, GENERATOR_SAMPLING, METHODS, NOISE_DISTS, PRESETS, P_TRAINS, PrestoSConfig, save_generator, train_presto_s
 from ..edm import multistep_sigmas

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from ..checkpoint import CheckpointError
 from ..cli import positive_int, preset_with_flags
-from ..data import LatentDataset
+from ..cache import LatentDataset
 from ..layerdrop import LAYERDROP_SAMPLING, LayerDropConfig, METHODS, MODES, NOISE_DISTS, PRESETS, RESCALES, check_min_blocks, fit_drop, hidden_std_table, sampler_sigmas_for, save_layerdrop, train_layerdrop
 from ..sampling import resolve_model
 from ..settings import resolve_device

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..autoencoder import load_autoencoder
 from ..checkpoint import CheckpointError
 from ..cli import add_config_args, positive_int
-from ..data import LatentDataset
+from ..cache import LatentDataset
 from ..dit import check_memory, dit_config
 from ..edm import latent_scale_for
 from ..fileio import format_table

@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 from ..cli import add_config_args
-from ..data import LatentDataset
+from ..cache import LatentDataset
 from ..metrics import Embedder, EmbedderConfig, EmbedderTrainConfig, embedder_report, mel_cache, save_embedder, train_embedder
 from ..settings import resolve_device
 
