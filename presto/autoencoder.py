@@ -11,13 +11,15 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from .audio import SAMPLE_RATE, stft, istft, mel_l1, mrstft_distance, log_mel, mel_to_audio
-from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError, save_training_state, load_training_state
+from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
+from .loop import Run, run_loop
+from .timing import median_ms
 from .dataset import read_manifest
 
 # %% auto #0
-__all__ = ['AEConfig', 'ConvNeXtBlock', 'ChannelNorm', 'Autoencoder', 'kl_divergence', 'ae_loss', 'AETrainConfig', 'lr_at',
-           'random_crops', 'save_train_state', 'load_train_state', 'train_autoencoder', 'encode_clips', 'latent_stats',
-           'save_autoencoder', 'load_autoencoder', 'reconstruction_report', 'decode_latency', 'load_clips']
+__all__ = ['AEConfig', 'ConvNeXtBlock', 'ChannelNorm', 'Autoencoder', 'kl_divergence', 'ae_loss', 'AETrainConfig', 'cosine_lr',
+           'random_crops', 'autoencoder_run', 'train_autoencoder', 'encode_clips', 'latent_stats', 'save_autoencoder',
+           'load_autoencoder', 'reconstruction_report', 'decode_latency', 'load_clips']
 
 # %% ../nbs/04_autoencoder.ipynb #5b1c0985
 @dataclass
@@ -139,7 +141,7 @@ class AETrainConfig:
     ckpt_every: int = 500      # steps between training-state checkpoints
     seed: int = 0              # seeds initialisation and the crop sampler
 
-def lr_at(step: int, tc: AETrainConfig) -> float:
+def cosine_lr(step: int, tc: AETrainConfig) -> float:
     "Linear warm-up to `tc.lr`, then cosine decay to 10% of it at `tc.steps`."
     if step < tc.warmup: return tc.lr * (step + 1) / tc.warmup
     t = (step - tc.warmup) / max(1, tc.steps - tc.warmup)
@@ -154,50 +156,36 @@ def random_crops(clips: Tensor, n: int, crop: int, generator: torch.Generator) -
     return (out.float() / 32768 if out.dtype == torch.int16 else out.float()).unsqueeze(1)
 
 # %% ../nbs/04_autoencoder.ipynb #4871f7fa
-def _state_stem(out_dir) -> Path: return Path(out_dir) / 'train_state'
-
-def save_train_state(out_dir, model: Autoencoder, opt, step: int, gen: torch.Generator, tc: AETrainConfig):
-    "Checkpoint everything needed to continue training exactly (atomic)."
-    save_training_state(_state_stem(out_dir), {'model': model}, opt, gen, step, {'ae': asdict(model.cfg), 'train': asdict(tc)},
-                        kind='autoencoder-train-state')
-
-def load_train_state(out_dir, model: Autoencoder, opt, gen: torch.Generator) -> int:
-    "Restore a training state saved by `save_train_state` into `model`, `opt`, `gen`; returns the step to continue from."
-    saved = load_checkpoint(_state_stem(out_dir), kind='autoencoder-train-state')[1]['ae']
-    if saved != asdict(model.cfg): raise CheckpointError(f"{out_dir}: the saved run used AEConfig {saved}, not {asdict(model.cfg)}")
-    return load_training_state(_state_stem(out_dir), {'model': model}, opt, gen, kind='autoencoder-train-state')['step']
+def autoencoder_run(out_dir, model: Autoencoder, opt, gen: torch.Generator, tc: AETrainConfig) -> Run:
+    "What an autoencoder run saves (`presto.loop`): weights, optimiser, generator; it resumes only a run of the same `AEConfig`."
+    def same_config(saved):
+        if saved['ae'] != asdict(model.cfg): raise CheckpointError(f"{out_dir}: the saved run used AEConfig {saved['ae']}, not {asdict(model.cfg)}")
+    return Run(out_dir, {'model': model}, opt, gen, 'autoencoder-train-state', {'ae': asdict(model.cfg), 'train': asdict(tc)}, check=same_config)
 
 # %% ../nbs/04_autoencoder.ipynb #b34a4b0f
 def train_autoencoder(clips: Tensor, out_dir, cfg: AEConfig = AEConfig(), tc: AETrainConfig = AETrainConfig(), *,
                       device='cpu', resume: bool = True, progress: bool = True, stop_at: int | None = None) -> Autoencoder:
     """Train on `clips` `(M, N)`; writes `out_dir/metrics.jsonl` and `out_dir/train_state.*`; resumes from the latter if present.
     `stop_at` ends this run early at that step (a checkpoint is written), e.g. for time-boxed jobs; run again to continue."""
-    from tqdm.auto import tqdm
     _check_length(tc.crop, cfg)
     if clips.ndim != 2 or clips.shape[-1] < tc.crop: raise ValueError(f"clips must be (M, N) with N >= crop={tc.crop}, got {tuple(clips.shape)}")
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(tc.seed)
     model = Autoencoder(cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, betas=(0.8, 0.99), weight_decay=tc.weight_decay)
-    gen, step = torch.Generator().manual_seed(tc.seed), 0
-    if resume and _state_stem(out_dir).with_suffix('.json').exists(): step = load_train_state(out_dir, model, opt, gen)
-    log = open(out_dir / 'metrics.jsonl', 'a')
-    end = tc.steps if stop_at is None else min(stop_at, tc.steps)
-    bar = tqdm(range(step, end), initial=step, total=tc.steps, disable=not progress, desc='autoencoder')
-    for step in bar:
-        for g in opt.param_groups: g['lr'] = lr_at(step, tc)
-        wav = random_crops(clips, tc.batch_size, tc.crop, gen).to(device)
+    run = autoencoder_run(out_dir, model, opt, torch.Generator().manual_seed(tc.seed), tc)
+
+    def step(i):
+        wav = random_crops(clips, tc.batch_size, tc.crop, run.gen).to(device)
         with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=tc.bf16):
             loss, logs = ae_loss(model, wav, tc.kl_weight)
-        if not torch.isfinite(loss): raise FloatingPointError(f"autoencoder loss is {loss.item()} at step {step}; last good state kept in {out_dir}")
+        if not torch.isfinite(loss): raise FloatingPointError(f"autoencoder loss is {loss.item()}")
         opt.zero_grad(set_to_none=True); loss.backward()
         gnorm = nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
         opt.step()
-        if (step + 1) % tc.log_every == 0 or step + 1 == tc.steps:
-            row = {'step': step + 1, 'lr': lr_at(step, tc), 'grad_norm': gnorm.item(), **{k: round(v.item(), 5) for k, v in logs.items()}}
-            log.write(json.dumps(row) + '\n'); log.flush(); bar.set_postfix(loss=row['loss'])
-        if (step + 1) % tc.ckpt_every == 0 or step + 1 == end: save_train_state(out_dir, model, opt, step + 1, gen, tc)
-    log.close()
+        return {'lr': cosine_lr(i, tc), 'grad_norm': gnorm.item(), **{k: round(v.item(), 5) for k, v in logs.items()}}
+
+    run_loop(run, step, steps=tc.steps, log_every=tc.log_every, ckpt_every=tc.ckpt_every, lr=lambda i: cosine_lr(i, tc),
+             resume=resume, stop_at=stop_at, progress=progress, desc='autoencoder')
     return model.eval()
 
 # %% ../nbs/04_autoencoder.ipynb #0a054a5d
@@ -251,12 +239,7 @@ def decode_latency(model: Autoencoder, seconds: float = 4.096, batch: int = 1, r
     "Median wall time in ms to decode `seconds` of audio at `batch` (warm-up excluded)."
     dev = next(model.parameters()).device
     z = torch.randn(batch, model.cfg.latent_channels, round(seconds * model.cfg.latent_rate), device=dev, dtype=next(model.parameters()).dtype)
-    times = []
-    for i in range(repeats + 3):
-        t0 = time.perf_counter(); model.decode(z)
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        if i >= 3: times.append(1e3 * (time.perf_counter() - t0))
-    return sorted(times)[len(times) // 2]
+    return median_ms(lambda: model.decode(z), repeats=repeats, warmup=3, device=dev)
 
 # %% ../nbs/04_autoencoder.ipynb #81dbfd62
 def load_clips(dataset_dir, split: str | None = 'train', max_clips: int | None = None) -> Tensor:

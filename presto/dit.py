@@ -12,6 +12,7 @@ from torch import nn, Tensor
 from einops import rearrange
 from .edm import EDMDenoiser
 from .fileio import format_table
+from .timing import median_ms
 from .text import null_cond
 
 # %% auto #0
@@ -263,10 +264,6 @@ def forward_latency(cfg: DiTConfig, batch: int = 1, frames: int = 128, *, bf16: 
     x, c_noise = torch.randn(batch, cfg.latent_channels, frames, device=device), torch.zeros(batch, device=device)
     cond = {'states': torch.randn(batch, text_len, cfg.text_dim, device=device), 'mask': torch.ones(batch, text_len, dtype=torch.bool, device=device),
             'pooled': torch.randn(batch, cfg.text_dim, device=device)}
-    ts = []
-    for i in range(reps + 2):                                   # the first two runs are warm-up
-        t0 = time.perf_counter()
+    def forward():
         with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16): net(x, c_noise, cond)
-        if torch.device(device).type == 'cuda': torch.cuda.synchronize()
-        ts.append(1e3 * (time.perf_counter() - t0))
-    return sorted(ts[2:])[reps // 2]
+    return median_ms(forward, repeats=reps, warmup=2, device=device)

@@ -10,13 +10,14 @@ from pathlib import Path
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, sample_sigma, add_noise, edm_loss, guided, append_dims, multistep_sigmas, edm_precond
-from .checkpoint import save_checkpoint, CheckpointError, save_training_state, load_training_state
-from .text import null_cond
-from .train import _dist, load_base_model
+from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, sample_sigma, add_noise, edm_loss, append_dims, multistep_sigmas, edm_precond
+from .checkpoint import save_checkpoint, CheckpointError
+from .loop import Run, run_loop, rank_world, ema_update
+from .text import guided_for
+from .train import load_base_model
 
 # %% auto #0
-__all__ = ['GAN_LOSSES', 'P_TRAINS', 'GRID4', 'PRESETS', 'GENERATOR_SAMPLING', 'METHODS', 'dmd_direction', 'dmd_loss',
+__all__ = ['GAN_LOSSES', 'P_TRAINS', 'GRID4', 'DISTILL_PRESETS', 'GENERATOR_SAMPLING', 'METHODS', 'dmd_direction', 'dmd_loss',
            'DiscriminatorHead', 'gan_generator_loss', 'gan_discriminator_loss', 'train_levels', 'PrestoSConfig',
            'generator_input_sigma', 'features', 'PrestoS', 'generator_inputs', 'average_gradients', 'fake_update',
            'generator_update', 'train_presto_s', 'save_generator', 'load_generator']
@@ -112,15 +113,15 @@ class PrestoSConfig:
 
 GRID4 = tuple(round(s, 4) for s in multistep_sigmas(4)[:-1].tolist())   # the levels of 4-step sampling: 80, 17.53, 2.515, 0.1698
 
-PRESETS = {'presto-s': PrestoSConfig(),
+DISTILL_PRESETS = {'presto-s': PrestoSConfig(),
            'dmd': PrestoSConfig(gan=False),                                                 # DMD without the GAN term
            # DMD2-style: a fixed 4-step grid with backward simulation, so each level its 4-step sampling queries was trained at
            'dmd2': PrestoSConfig(gen_sigmas=GRID4, backsim=True, dmd_sigma='inf', fake_sigma='inf', gan_sigma='inf', gan_loss='ns')}
 _P_INF = dict(lr_gen=1e-4, lr_fake=1e-4, dmd_sigma='inf', fake_sigma='inf', gan_sigma='inf')   # our scale: p_inf for DMD, fake and GAN
-PRESETS.update({                                  # the recipes of the shipped references (`presto reproduce` runs these)
+DISTILL_PRESETS.update({                                  # the recipes of the shipped references (`presto reproduce` runs these)
     'presto-s-ref': PrestoSConfig(**_P_INF, gen_sigmas=GRID4, backsim=True),   # presto_s_small (and Presto-LS with --layers)
     'dmd-ref': PrestoSConfig(**_P_INF, gan=False),                             # dmd_small
-    'dmd2-ref': replace(PRESETS['dmd2'], lr_gen=1e-4, lr_fake=1e-4)})          # dmd2_small
+    'dmd2-ref': replace(DISTILL_PRESETS['dmd2'], lr_gen=1e-4, lr_fake=1e-4)})          # dmd2_small
 
 # %% ../nbs/09_presto_s.ipynb #5f72a0b1
 def _draw(n, dist, cfg: PrestoSConfig, levels: NoiseLevels, gen: torch.Generator, device) -> Tensor:
@@ -161,8 +162,7 @@ class PrestoS(nn.Module):
         "The frozen base with guidance `cfg.cfg` (both branches in one batch)."
         with torch.no_grad():
             if cond is None or self.cfg.cfg == 1: return self.real(x, sigma, cond)
-            B, L, D = cond['states'].shape
-            return guided(self.real, self.cfg.cfg, null_cond(B, L, D, device=x.device, dtype=cond['states'].dtype))(x, sigma, cond)
+            return guided_for(self.real, self.cfg.cfg, cond)(x, sigma, cond)
 
     def discriminate(self, x: Tensor, sigma: Tensor, cond: dict) -> Tensor:
         "Realness scores `(B, N/4)` of noisy latents `x` at `sigma`: the head on the fake score's hidden states."
@@ -268,55 +268,38 @@ def generator_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generat
     logs['gen_grad_norm'] = nn.utils.clip_grad_norm_(m.gen.parameters(), cfg.grad_clip).item()
     opt.step()
     m.fake.zero_grad(set_to_none=True); m.disc.zero_grad(set_to_none=True)        # the GAN term reached them: drop, never step
-    with torch.no_grad():
-        for e, p in zip(m.gen_ema.parameters(), m.gen.parameters()): e.lerp_(p, 1 - cfg.ema_decay)
+    ema_update(m.gen_ema, m.gen, cfg.ema_decay)
     return logs
 
 # %% ../nbs/09_presto_s.ipynb #192a25fd
-def _state_stem(out_dir) -> Path: return Path(out_dir) / 'train_state'
-
 def train_presto_s(base: EDMDenoiser, latents: Tensor, conds: dict | None, out_dir, cfg: PrestoSConfig = PrestoSConfig(), *,
                    real: nn.Module | None = None, fake: nn.Module | None = None, device='cpu', resume: bool = True, progress: bool = True,
                    stop_at: int | None = None, on_log=None, on_checkpoint=None) -> PrestoS:
     """Distil `base` on real `latents` `(M, ...)` with text `conds` (dict of `(M, ...)`, or None); returns the players (`real`, `fake`: see `PrestoS`).
     Writes `out_dir/metrics.jsonl` and `out_dir/train_state.*`, resumes from the latter. Under torch.distributed (e.g. `torchrun`)
     each process takes its share of every batch and the gradients are averaged, so N processes train as 1 does."""
-    from tqdm.auto import tqdm
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     m = PrestoS(base, cfg, real, fake).to(device)
     levels = train_levels(cfg, base.sigma_data)
-    rank, world = _dist()
+    rank, world = rank_world()
     if cfg.batch_size % world: raise ValueError(f"batch_size {cfg.batch_size} must divide evenly over {world} processes")
     opts = {'gen': torch.optim.AdamW(m.gen.parameters(), lr=cfg.lr_gen, betas=(0.9, 0.99), weight_decay=0.),
             'fake': torch.optim.AdamW([*m.fake.parameters(), *m.disc.parameters()], lr=cfg.lr_fake, betas=(0.9, 0.99), weight_decay=0.)}
-    modules = {'gen': m.gen, 'fake': m.fake, 'disc': m.disc, 'gen_ema': m.gen_ema}
-    gen, step = torch.Generator().manual_seed(cfg.seed), 0
-    if resume and _state_stem(out_dir).with_suffix('.json').exists():
-        step = load_training_state(_state_stem(out_dir), modules, opts, gen, kind='presto-s-train-state')['step']
-    end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
-    log = open(out_dir / 'metrics.jsonl', 'a') if rank == 0 else None
-    for step in tqdm(range(step, end), initial=step, total=cfg.steps, disable=not progress or rank > 0, desc='presto-s'):
-        idx = torch.randint(len(latents), (cfg.batch_size,), generator=gen)[rank::world]   # the global batch; this rank's share
+    run = Run(out_dir, {'gen': m.gen, 'fake': m.fake, 'disc': m.disc, 'gen_ema': m.gen_ema}, opts,
+              torch.Generator().manual_seed(cfg.seed), 'presto-s-train-state', {'presto_s': asdict(cfg)})
+
+    def step(i):
+        idx = torch.randint(len(latents), (cfg.batch_size,), generator=run.gen)[rank::world]   # the global batch; this rank's share
         x0 = latents[idx].float().to(device)
         cond = None if conds is None else {k: v[idx].to(device) for k, v in conds.items()}
-        ramp = min(1., (step + 1) / cfg.warmup) if cfg.warmup else 1.        # linear learning-rate warm-up, a function of the step alone
-        for name, lr in (('gen', cfg.lr_gen), ('fake', cfg.lr_fake)):
-            for g in opts[name].param_groups: g['lr'] = lr * ramp
-        logs = fake_update(m, x0, cond, opts['fake'], gen, levels, (rank, world))
-        if (step + 1) % cfg.gen_every == 0: logs.update(generator_update(m, x0, cond, opts['gen'], gen, levels, (rank, world)))
-        if (step + 1) % cfg.log_every == 0 or step + 1 == end:
-            if world > 1:                                                   # the global batch's figures, not this rank's share
-                t = torch.tensor(list(logs.values())); torch.distributed.all_reduce(t); logs = dict(zip(logs, (t / world).tolist()))
-            row = {'step': step + 1, **logs}
-            if log: log.write(json.dumps(row) + '\n'); log.flush()
-            if log and on_log: on_log(row)
-        if (step + 1) % cfg.ckpt_every == 0 or step + 1 == end:
-            if rank == 0:
-                save_training_state(_state_stem(out_dir), modules, opts, gen, step + 1, {'presto_s': asdict(cfg)}, kind='presto-s-train-state')
-                if on_checkpoint: on_checkpoint(step + 1, m)
-            if world > 1: torch.distributed.barrier()
-    if log: log.close()
+        logs = fake_update(m, x0, cond, opts['fake'], run.gen, levels, (rank, world))
+        if (i + 1) % cfg.gen_every == 0: logs.update(generator_update(m, x0, cond, opts['gen'], run.gen, levels, (rank, world)))
+        return logs
+
+    ramp = lambda i: min(1., (i + 1) / cfg.warmup) if cfg.warmup else 1.    # linear learning-rate warm-up, a function of the step alone
+    run_loop(run, step, steps=cfg.steps, log_every=cfg.log_every, ckpt_every=cfg.ckpt_every,
+             lr={'gen': lambda i: cfg.lr_gen * ramp(i), 'fake': lambda i: cfg.lr_fake * ramp(i)}, resume=resume, stop_at=stop_at,
+             progress=progress, desc='presto-s', on_log=on_log, on_checkpoint=on_checkpoint and (lambda s: on_checkpoint(s, m)))
     return m
 
 # %% ../nbs/09_presto_s.ipynb #ad2fddb4
@@ -338,4 +321,4 @@ def load_generator(stem, device='cpu', dtype=torch.float32) -> EDMDenoiser:
     return model
 
 # %% ../nbs/09_presto_s.ipynb #15265b58
-METHODS = tuple(PRESETS)
+METHODS = tuple(DISTILL_PRESETS)

@@ -14,16 +14,16 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, append_dims, edm_precond, loss_weight, sample_sigma, sampler_sigmas
 from .dit import DiT, DiTConfig
-from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError, save_training_state, load_training_state
+from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
+from .loop import Run, run_loop, rank_world, ema_update
 from .text import drop_condition
-from .train import _dist
 
 # %% auto #0
-__all__ = ['MODES', 'RESCALES', 'PRESETS', 'LAYERDROP_SAMPLING', 'METHODS', 'LayerDropError', 'drop_ramp', 'active_blocks',
-           'block_fraction', 'fit_drop', 'block_plan', 'exit_index', 'hidden_std_table', 'karras_sigma_grid',
-           'interp_table', 'LayerDropConfig', 'LayerDropDenoiser', 'check_min_blocks', 'from_base', 'self_teacher_loss',
-           'denoise_loss', 'draw_batch', 'layerdrop_step', 'train_layerdrop', 'save_layerdrop', 'load_layerdrop',
-           'sampler_sigmas_for', 'budget_context']
+__all__ = ['MODES', 'RESCALES', 'LAYERDROP_PRESETS', 'LAYERDROP_SAMPLING', 'METHODS', 'LayerDropError', 'drop_ramp',
+           'active_blocks', 'block_fraction', 'fit_drop', 'block_plan', 'exit_index', 'hidden_std_table',
+           'karras_sigma_grid', 'interp_table', 'LayerDropConfig', 'LayerDropDenoiser', 'check_min_blocks', 'from_base',
+           'self_teacher_loss', 'denoise_loss', 'draw_layerdrop_batch', 'layerdrop_step', 'train_layerdrop',
+           'save_layerdrop', 'load_layerdrop', 'sampler_sigmas_for', 'budget_context']
 
 # %% ../nbs/10_presto_l.ipynb #77d69a1a
 class LayerDropError(ValueError):
@@ -150,10 +150,10 @@ class LayerDropConfig:
 
     def schedule(self) -> dict: return {'sigma_lo': self.sigma_lo, 'sigma_hi': self.sigma_hi, 'min_blocks': self.min_blocks}
 
-PRESETS = {'presto-l': LayerDropConfig(),
+LAYERDROP_PRESETS = {'presto-l': LayerDropConfig(),
            'ase': LayerDropConfig(mode='tail', rescale='none', budget_cond=False, teacher=0., denoise=1.)}
-PRESETS.update({'presto-l-ref': LayerDropConfig(teacher=0., denoise=1.),       # the recipes of the shipped presto_l_small and ase_small
-                'ase-ref': PRESETS['ase']})
+LAYERDROP_PRESETS.update({'presto-l-ref': LayerDropConfig(teacher=0., denoise=1.),       # the recipes of the shipped presto_l_small and ase_small
+                'ase-ref': LAYERDROP_PRESETS['ase']})
 
 # %% ../nbs/10_presto_l.ipynb #f271b648
 class LayerDropDenoiser(EDMDenoiser):
@@ -250,7 +250,7 @@ def denoise_loss(out: Tensor, x0: Tensor, sigma: Tensor, sigma_data: float) -> T
     return loss_weight(sigma, sigma_data) * (out - x0).float().pow(2).flatten(1).mean(1)
 
 # %% ../nbs/10_presto_l.ipynb #3d4d4778
-def draw_batch(latents: Tensor, conds: dict, cfg: LayerDropConfig, gen: torch.Generator) -> tuple:
+def draw_layerdrop_batch(latents: Tensor, conds: dict, cfg: LayerDropConfig, gen: torch.Generator) -> tuple:
     "A global batch and all its randomness from `gen`: `(x0, cond with dropout, sigma, noise, drop)`."
     idx = torch.randint(len(latents), (cfg.batch_size,), generator=gen)
     x0, cond = latents[idx].float(), {k: v[idx] for k, v in conds.items()}
@@ -282,48 +282,31 @@ def layerdrop_step(model, teacher: EDMDenoiser | None, opt, x0: Tensor, cond: di
     return {'loss': loss.item(), **logs, 'grad_norm': gnorm.item(), 'fraction': n.float().mean().item() / core.net.cfg.depth}
 
 # %% ../nbs/10_presto_l.ipynb #d4459bd5
-def _stem(out_dir) -> Path: return Path(out_dir) / 'train_state'
-
 def train_layerdrop(base: EDMDenoiser, latents: Tensor, conds: dict, out_dir, cfg: LayerDropConfig = LayerDropConfig(), *,
                     table: tuple[Tensor, Tensor] | None = None, device='cpu', resume: bool = True, progress: bool = True,
                     stop_at: int | None = None, on_log=None, on_checkpoint=None) -> tuple[LayerDropDenoiser, LayerDropDenoiser]:
     """Fine-tune `base` for early exits on `latents` `(M, C, T)` with text `conds`; returns `(model, ema)`.
     Writes `out_dir/metrics.jsonl` and `out_dir/train_state.*` and resumes from the latter."""
-    from tqdm.auto import tqdm
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     teacher = base.to(device).eval().requires_grad_(False)
     model = from_base(base, cfg, table).to(device).requires_grad_(True)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.)
-    gen, step = torch.Generator().manual_seed(cfg.seed), 0
-    if resume and _stem(out_dir).with_suffix('.json').exists():
-        step = load_training_state(_stem(out_dir), {'model': model, 'ema': ema}, opt, gen, kind='layerdrop-train-state')['step']
-    rank, world = _dist()
+    run = Run(out_dir, {'model': model, 'ema': ema}, opt, torch.Generator().manual_seed(cfg.seed), 'layerdrop-train-state',
+              {'layerdrop': asdict(cfg)})
+    rank, world = rank_world()
     if cfg.batch_size % world: raise LayerDropError(f"batch_size {cfg.batch_size} must divide evenly over {world} processes")
     net = model if world == 1 else nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)   # ranks skip different blocks
-    end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
-    log = open(out_dir / 'metrics.jsonl', 'a') if rank == 0 else None
-    for step in tqdm(range(step, end), initial=step, total=cfg.steps, disable=not progress or rank > 0, desc='layer drop'):
-        for g in opt.param_groups: g['lr'] = cfg.lr * min(1., (step + 1) / max(1, cfg.warmup))
-        x0, cond, sigma, noise, drop = draw_batch(latents, conds, cfg, gen)
-        mine = slice(rank, None, world); part = lambda t: t[mine].to(device)
-        try: logs = layerdrop_step(net, teacher, opt, part(x0), {k: part(v) for k, v in cond.items()}, part(sigma), part(noise), part(drop), cfg)
-        except FloatingPointError as e: raise FloatingPointError(f"{e} at step {step}; the last good state is in {_stem(out_dir)}.*") from None
-        with torch.no_grad():
-            for e, p in zip(ema.parameters(), model.parameters()): e.lerp_(p, 1 - cfg.ema_decay)
-        if (step + 1) % cfg.log_every == 0 or step + 1 == end:
-            if world > 1:
-                t = torch.tensor([logs['loss']]); torch.distributed.all_reduce(t); logs['loss'] = t.item() / world
-            row = {'step': step + 1, **logs}
-            if log: log.write(json.dumps(row) + '\n'); log.flush()
-            if log and on_log: on_log(row)
-        if (step + 1) % cfg.ckpt_every == 0 or step + 1 == end:
-            if rank == 0:
-                save_training_state(_stem(out_dir), {'model': model, 'ema': ema}, opt, gen, step + 1, {'layerdrop': asdict(cfg)},
-                                    kind='layerdrop-train-state')
-                if on_checkpoint: on_checkpoint(step + 1, ema)
-            if world > 1: torch.distributed.barrier()
-    if log: log.close()
+    part = lambda t: t[rank::world].to(device)                     # this rank's share of a global batch
+
+    def step(i):
+        x0, cond, sigma, noise, drop = draw_layerdrop_batch(latents, conds, cfg, run.gen)
+        logs = layerdrop_step(net, teacher, opt, part(x0), {k: part(v) for k, v in cond.items()}, part(sigma), part(noise), part(drop), cfg)
+        ema_update(ema, model, cfg.ema_decay)
+        return logs
+
+    run_loop(run, step, steps=cfg.steps, log_every=cfg.log_every, ckpt_every=cfg.ckpt_every,
+             lr=lambda i: cfg.lr * min(1., (i + 1) / max(1, cfg.warmup)), resume=resume, stop_at=stop_at, progress=progress,
+             desc='layer drop', on_log=on_log, on_checkpoint=on_checkpoint and (lambda s: on_checkpoint(s, ema)))
     return model.eval(), ema.eval()
 
 # %% ../nbs/10_presto_l.ipynb #ee21b6f8
@@ -371,4 +354,4 @@ def at_budget(self: LayerDropDenoiser, budget: float, sigmas: Tensor):
     return budget_context(self, budget, sigmas)
 
 # %% ../nbs/10_presto_l.ipynb #022d17d6
-METHODS = tuple(PRESETS)
+METHODS = tuple(LAYERDROP_PRESETS)

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from torch import Tensor
-from .edm import NoiseLevels, SAMPLERS, get_sampler, guided
-from .text import null_cond, TextEncoder
+from .edm import NoiseLevels, SAMPLERS, get_sampler
+from .text import guided_for, TextEncoder
 from .checkpoint import CheckpointError, checkpoint_paths
 from .sampling import GenerateError, Sampler, check_seed, duration_frames, load_model, resolve_model
 from fastcore.basics import patch
 from .autoencoder import load_autoencoder
 from .audio import FORMATS, plot_wave_mel, save_audio
 from .fileio import atomic_write, write_json
+from .timing import median_ms, sync
 
 # %% auto #0
 __all__ = ['Generation', 'Pipeline', 'slug', 'output_paths', 'save_spectrogram', 'save_generation', 'nfe_latency', 'folder_lock']
@@ -31,9 +32,6 @@ class Generation:
     sample_rate: int
     settings: dict = field(default_factory=dict)   # model, sampler, steps, nfe, cfg, seed, duration
     seconds: dict = field(default_factory=dict)    # wall time per stage: text, sample, decode, total
-
-def _sync(device):
-    if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
 
 # %% ../nbs/07b_generate.ipynb #7355ea40
 class Pipeline:
@@ -93,14 +91,14 @@ def __call__(self: Pipeline, prompts, *, sampler: str | None = None, steps: int 
     frames = duration_frames(duration, self.train_frames, self.rate)
     check_seed(seed)
     t = [time.perf_counter()]
-    cond = self.text.encode(prompts); _sync(self.device); t.append(time.perf_counter())
+    cond = self.text.encode(prompts); sync(self.device); t.append(time.perf_counter())
     z = self.sample(cond, **{k: setting[k] for k in ('sampler', 'steps', 'cfg', 'budget')}, seed=seed, frames=frames, progress=progress)
-    _sync(self.device); t.append(time.perf_counter())
+    sync(self.device); t.append(time.perf_counter())
     ae_dtype = next(self.ae.parameters()).dtype                                               # the model may run in bf16/fp16, the decoder not
     wav = self.ae.decode((z / self.model.latent_scale).to(ae_dtype)).float()[:, 0]             # (B, N): back to the autoencoder's latents
     if duration is not None: wav = wav[:, :round(duration * self.ae.cfg.sample_rate)]
     wav = (wav / wav.abs().amax(-1, keepdim=True).clamp(min=1.)).cpu()                        # never clip; quiet stays quiet
-    _sync(self.device); t.append(time.perf_counter())
+    sync(self.device); t.append(time.perf_counter())
     settings = {'model': self.name, **setting, 'seed': seed, 'block_fraction': self.blocks, 'duration': wav.shape[-1] / self.ae.cfg.sample_rate}
     seconds = dict(zip(('text', 'sample', 'decode'), (b - a for a, b in zip(t, t[1:]))), total=t[-1] - t[0])
     return Generation(prompts, wav, z.float().cpu(), self.ae.cfg.sample_rate, settings, seconds)
@@ -152,12 +150,8 @@ def nfe_latency(model, *, batch: int = 1, frames: int = 128, cfg: float = 3.0, t
     x, s = torch.randn(batch, channels, frames, generator=g).to(dev, dt), torch.full((batch,), 1., device=dev, dtype=dt)
     cond = {'states': torch.randn(batch, tokens, text_dim, generator=g).to(dev, dt), 'mask': torch.ones(batch, tokens, dtype=torch.bool, device=dev),
             'pooled': torch.randn(batch, text_dim, generator=g).to(dev, dt)}
-    den = guided(model, cfg, null_cond(batch, tokens, text_dim, device=dev, dtype=dt))
-    times = []
-    for i in range(warmup + repeats):
-        _sync(dev); t = time.perf_counter(); den(x, s, cond); _sync(dev)
-        if i >= warmup: times.append(time.perf_counter() - t)
-    return 1e3 * sorted(times)[len(times) // 2]
+    den = guided_for(model, cfg, cond)
+    return median_ms(lambda: den(x, s, cond), repeats=repeats, warmup=warmup, device=dev)
 
 # %% ../nbs/07b_generate.ipynb #3ad5093a
 class folder_lock:

@@ -8,8 +8,8 @@ import contextlib, json, math, re
 from pathlib import Path
 import torch
 from torch import Tensor
-from .edm import NoiseLevels, SAMPLERS, get_sampler, guided, sampler_sigmas, check_sigmas, nfe
-from .text import null_cond, check_cond
+from .edm import NoiseLevels, SAMPLERS, get_sampler, sampler_sigmas, check_sigmas, nfe
+from .text import guided_for, check_cond
 from .checkpoint import CheckpointError, checkpoint_paths
 
 # %% auto #0
@@ -160,7 +160,7 @@ class Sampler:
         x = initial_noise(B, self.model.net.cfg.latent_channels, frames, seed, sigmas[0].item(), p.device, p.dtype)   # (B, C, T)
         if self.layered: self.model.reset_count()
         with self.model.at_budget(self.budget, sigmas) if self.layered else contextlib.nullcontext():
-            den = guided(self.model, self.cfg, null_cond(B, L, D, device=p.device, dtype=p.dtype))
+            den = guided_for(self.model, self.cfg, cond)
             z = self.fn(den, x, sigmas, cond=cond, callback=callback, disable=not progress, generator=renoise_generator(seed))
         self.blocks = self.model.fraction if self.layered else 1.0
         return z

@@ -7,11 +7,12 @@ from __future__ import annotations
 import hashlib, os, tempfile, time, warnings
 from collections import OrderedDict
 from pathlib import Path
+from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import patch
-from .edm import append_dims
+from .edm import append_dims, guided
 from .fileio import format_table
 from .fileio import atomic_write
 
@@ -19,7 +20,7 @@ from .fileio import atomic_write
 __all__ = ['MODEL_PACKAGE', 'MODEL_FILES', 'COND_KEYS', 'TextEncoderError', 'MissingModelError', 'PromptTruncatedWarning',
            'check_model_dir', 'find_minilm', 'model_fingerprint', 'check_prompts', 'TextEncoder', 'mean_pool',
            'pad_states', 'cache_key', 'save_encoding', 'load_encoding', 'check_cond', 'null_cond', 'is_null',
-           'pad_cond', 'cat_conds', 'drop_condition']
+           'pad_cond', 'cat_conds', 'drop_condition', 'guided_for']
 
 # %% ../nbs/03_text.ipynb #a0aa27c0
 class TextEncoderError(ValueError):
@@ -295,3 +296,9 @@ def drop_condition(cond: dict, p: float, generator: torch.Generator | None = Non
     drop = (torch.rand(B, generator=generator, device=dev) < p).to(cond['states'].device)      # (B,)
     nul = null_cond(B, L, D, device=cond['states'].device, dtype=cond['states'].dtype)
     return {k: torch.where(append_dims(drop, v.ndim), nul[k], v) for k, v in cond.items()}
+
+# %% ../nbs/03_text.ipynb #d33903af
+def guided_for(model: Callable, w: float, cond: dict) -> Callable:
+    "The CFG denoiser of `model` at scale `w` (`presto.edm.guided`) for the text conditions `cond`, its null condition built to match"
+    B, L, D = check_cond(cond)
+    return guided(model, w, null_cond(B, L, D, device=cond['states'].device, dtype=cond['states'].dtype))

@@ -4,23 +4,25 @@
 
 # %% ../nbs/06_train.ipynb #4b2d89a5
 from __future__ import annotations
-import json, math, time
+import copy, json, math, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch
 from torch import nn, Tensor
-from .edm import EDMDenoiser, NoiseLevels, edm_loss, sample_p_train, latent_scale_for, loss_weight, guided, karras_sigmas, sample_heun
+from .edm import EDMDenoiser, NoiseLevels, edm_loss, sample_p_train, latent_scale_for, loss_weight, karras_sigmas, sample_heun
 from .dit import DiT, dit_config, DiTConfig
-from .text import drop_condition, null_cond, TextEncoder
-from .checkpoint import save_checkpoint, load_checkpoint, load_weights, save_training_state, load_training_state, CheckpointError
+from .text import drop_condition, guided_for, TextEncoder
+from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
+from .loop import Run, run_loop, rank_world, ema_update
+from .timing import median_ms
 from .audio import save_audio
 from .autoencoder import load_autoencoder
 from .cache import build_cache
 
 # %% auto #0
-__all__ = ['TrainConfig', 'lr_at', 'draw_batch', 'train_step', 'ema_update', 'make_model', 'save_run', 'load_run', 'train',
-           'val_loss_by_sigma', 'trivial_loss_by_sigma', 'preview_samples', 'save_base_model', 'load_base_model',
-           'encode_dataset', 'latent_sigma_data', 'train_throughput']
+__all__ = ['TrainConfig', 'lr_at', 'draw_batch', 'train_step', 'make_model', 'base_run', 'train', 'val_loss_by_sigma',
+           'trivial_loss_by_sigma', 'preview_samples', 'save_base_model', 'load_base_model', 'encode_dataset',
+           'latent_sigma_data', 'train_throughput']
 
 # %% ../nbs/06_train.ipynb #903537d0
 @dataclass
@@ -76,10 +78,6 @@ def train_step(model, opt, x0: Tensor, cond: dict, sigma: Tensor, noise: Tensor,
     opt.step()
     return {'loss': loss.item(), 'grad_norm': gnorm.item(), 'per_example': logs['loss'], 'sigma': logs['sigma']}
 
-@torch.no_grad()
-def ema_update(ema: nn.Module, model: nn.Module, decay: float):
-    "`ema <- decay * ema + (1 - decay) * model`, parameter by parameter."
-    for e, p in zip(ema.parameters(), model.parameters()): e.lerp_(p, 1 - decay)
 
 # %% ../nbs/06_train.ipynb #68c51a30
 def make_model(tc: TrainConfig, sigma_data: float, device='cpu', latent_scale: float = 1.0) -> EDMDenoiser:
@@ -87,22 +85,13 @@ def make_model(tc: TrainConfig, sigma_data: float, device='cpu', latent_scale: f
     torch.manual_seed(tc.seed)
     return EDMDenoiser(DiT(dit_config(tc.preset)), sigma_data, latent_scale).to(device)
 
-def _stem(out_dir) -> Path: return Path(out_dir) / 'train_state'
+def base_run(out_dir, model, ema, opt, gen: torch.Generator, tc: TrainConfig) -> Run:
+    "What a base-model run saves (`presto.loop`): model, EMA, optimiser, generator; it resumes only a run of the same preset."
+    def same_preset(saved):
+        if saved['train']['preset'] != tc.preset: raise CheckpointError(f"{out_dir} holds a {saved['train']['preset']!r} run, not {tc.preset!r}")
+    return Run(out_dir, {'model': model, 'ema': ema}, opt, gen, 'base-train-state',
+               {'train': asdict(tc), 'sigma_data': model.sigma_data}, check=same_preset)
 
-def _dist() -> tuple[int, int]:   # (rank, world size) of torch.distributed, (0, 1) when not initialised
-    d = torch.distributed
-    return (d.get_rank(), d.get_world_size()) if d.is_available() and d.is_initialized() else (0, 1)
-
-def save_run(out_dir, model, ema, opt, step: int, gen: torch.Generator, tc: TrainConfig):
-    "Checkpoint the whole training state (atomic)."
-    save_training_state(_stem(out_dir), {'model': model, 'ema': ema}, opt, gen, step, {'train': asdict(tc), 'sigma_data': model.sigma_data},
-                        kind='base-train-state')
-
-def load_run(out_dir, model, ema, opt, gen: torch.Generator, tc: TrainConfig) -> int:
-    "Restore a state written by `save_run`; returns the step to continue from."
-    preset = load_checkpoint(_stem(out_dir), kind='base-train-state')[1]['train']['preset']
-    if preset != tc.preset: raise CheckpointError(f"{out_dir} holds a {preset!r} run, not {tc.preset!r}")
-    return load_training_state(_stem(out_dir), {'model': model, 'ema': ema}, opt, gen, kind='base-train-state')['step']
 
 # %% ../nbs/06_train.ipynb #71066bd4
 def train(latents: Tensor, conds: dict, out_dir, tc: TrainConfig = TrainConfig(), *, sigma_data: float, latent_scale: float = 1.0, device='cpu',
@@ -111,43 +100,28 @@ def train(latents: Tensor, conds: dict, out_dir, tc: TrainConfig = TrainConfig()
     """Train on `latents` `(M, C, T)` with text `conds` (dict of `(M, ...)`); returns `(model, ema)`.
     Writes `out_dir/metrics.jsonl` and `out_dir/train_state.*`, resumes from the latter; `stop_at` ends this run early.
     On rank 0, `on_log(row)` gets every metrics row (e.g. `wandb.log`) and `on_checkpoint(step, ema)` runs after each save."""
-    import copy
-    from tqdm.auto import tqdm
     if latents.ndim != 3 or any(len(v) != len(latents) for v in conds.values()):
         raise ValueError(f"latents must be (M, C, T) with one condition per row, got {tuple(latents.shape)} and {[tuple(v.shape) for v in conds.values()]}")
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     model = make_model(tc, sigma_data, device, latent_scale)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, betas=(0.9, 0.99), weight_decay=tc.weight_decay)
-    gen, step = torch.Generator().manual_seed(tc.seed), 0
-    if resume and _stem(out_dir).with_suffix('.json').exists(): step = load_run(out_dir, model, ema, opt, gen, tc)
-    rank, world = _dist()
+    run = base_run(out_dir, model, ema, opt, torch.Generator().manual_seed(tc.seed), tc)
+    rank, world = rank_world()
     if tc.batch_size % world: raise ValueError(f"batch_size {tc.batch_size} must divide evenly over {world} processes")
     net = model if world == 1 else nn.parallel.DistributedDataParallel(model)   # averages gradients over ranks
-    end = tc.steps if stop_at is None else min(stop_at, tc.steps)
-    log = open(out_dir / 'metrics.jsonl', 'a') if rank == 0 else None
-    for step in tqdm(range(step, end), initial=step, total=tc.steps, disable=not progress or rank > 0, desc='base model'):
-        for g in opt.param_groups: g['lr'] = lr_at(step, tc)
-        x0, cond, sigma, noise = draw_batch(latents, conds, tc, gen)     # the same global batch on every rank...
-        mine = slice(rank, None, world)                                  # ...of which each rank takes its share
-        part = lambda t: t[mine].to(device)
-        try: logs = train_step(net, opt, part(x0), {k: part(v) for k, v in cond.items()}, part(sigma), part(noise), tc)
-        except FloatingPointError as e:
-            raise FloatingPointError(f"{e} at step {step}; stopped. The last good state is in {_stem(out_dir)}.*") from None
+    part = lambda t: t[rank::world].to(device)                       # this rank's share of a global batch
+
+    def step(i):
+        x0, cond, sigma, noise = draw_batch(latents, conds, tc, run.gen)   # the same global batch on every rank
+        logs = train_step(net, opt, part(x0), {k: part(v) for k, v in cond.items()}, part(sigma), part(noise), tc)
         ema_update(ema, model, tc.ema_decay)
-        if (step + 1) % tc.log_every == 0 or step + 1 == end:
-            if world > 1:                                                # the global batch's loss, not this rank's share
-                t = torch.tensor([logs['loss']]); torch.distributed.all_reduce(t); logs['loss'] = t.item() / world
-            row = {'step': step + 1, 'lr': lr_at(step, tc), 'loss': logs['loss'], 'grad_norm': logs['grad_norm']}
-            if log: log.write(json.dumps(row) + '\n'); log.flush()
-            if log and on_log: on_log(row)
-        if (step + 1) % tc.ckpt_every == 0 or step + 1 == end:
-            if rank == 0:
-                save_run(out_dir, model, ema, opt, step + 1, gen, tc)
-                if on_checkpoint: on_checkpoint(step + 1, ema)
-            if world > 1: torch.distributed.barrier()
-    if log: log.close()
+        return {'lr': lr_at(i, tc), 'loss': logs['loss'], 'grad_norm': logs['grad_norm']}
+
+    run_loop(run, step, steps=tc.steps, log_every=tc.log_every, ckpt_every=tc.ckpt_every, lr=lambda i: lr_at(i, tc),
+             resume=resume, stop_at=stop_at, progress=progress, desc='base model', on_log=on_log,
+             on_checkpoint=on_checkpoint and (lambda s: on_checkpoint(s, ema)))
     return model.eval(), ema.eval()
+
 
 # %% ../nbs/06_train.ipynb #47608740
 @torch.no_grad()
@@ -183,7 +157,7 @@ def preview_samples(model: EDMDenoiser, decode, cond: dict, out_dir, step: int, 
     (B, L, D), dev = cond['states'].shape, next(model.parameters()).device
     cond = {k: v.to(dev) for k, v in cond.items()}
     x = 80. * torch.randn(B, model.net.cfg.latent_channels, frames, generator=torch.Generator().manual_seed(seed)).to(dev)
-    den = guided(model, cfg, null_cond(B, L, D, device=dev, dtype=cond['states'].dtype))
+    den = guided_for(model, cfg, cond)
     wav = decode(sample_heun(den, x, karras_sigmas(n_steps, device=dev), cond=cond, disable=True)).float().cpu()   # (B, 1, N)
     peak = wav.abs().amax(dim=-1, keepdim=True).clamp(min=1.)                                                    # no clipping
     return [save_audio(Path(out_dir) / 'samples' / f'step{step:06d}_{i}.wav', w / p) for i, (w, p) in enumerate(zip(wav, peak))]
@@ -231,12 +205,6 @@ def train_throughput(preset: str = 'small', *, batch_size: int = 32, frames: int
     states = torch.randn(batch_size, tokens, cfg.text_dim, generator=g).to(device)
     cond = {'states': states, 'mask': torch.ones(batch_size, tokens, dtype=torch.bool, device=device), 'pooled': states.mean(1)}
     sigma = sample_p_train(batch_size, generator=g).to(device)
-    sync = (lambda: torch.cuda.synchronize(device)) if torch.device(device).type == 'cuda' else (lambda: None)
-    times = []
-    for i in range(warmup + steps):
-        sync(); t = time.perf_counter()
-        train_step(model, opt, x0, cond, sigma, noise, tc); sync()
-        if i >= warmup: times.append(time.perf_counter() - t)
-    s = sorted(times)[len(times) // 2]
+    s = median_ms(lambda: train_step(model, opt, x0, cond, sigma, noise, tc), repeats=steps, warmup=warmup, device=device) / 1e3
     return {'preset': preset, 'batch': batch_size, 'dtype': 'bf16' if bf16 else 'fp32', 's/step': s, 'steps/s': 1 / s,
             'latent frames/s': batch_size * frames / s}

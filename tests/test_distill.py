@@ -86,7 +86,7 @@ def test_distill_errors(args, message, capsys):
 def test_method_presets_and_flags():
     import argparse
     from presto.commands.distill import add_cli_args, distill_config
-    from presto.dmd import PRESETS, GRID4
+    from presto.dmd import DISTILL_PRESETS, GRID4
     p = argparse.ArgumentParser(); add_cli_args(p); p.add_argument('--x', default=None)
     c = distill_config(p.parse_args(['--method', 'dmd2', '--gen-sigma', 'mix']), seed=3)
     assert c.gen_sigmas == GRID4 and c.backsim and c.gan_loss == 'ns' and c.gen_sigma == 'mix' and c.seed == 3   # the preset, one field replaced
@@ -94,7 +94,7 @@ def test_method_presets_and_flags():
     assert distill_config(p.parse_args(['--method', 'dmd', '--gan'])).gan is True
     c = distill_config(p.parse_args(['--backsim', '--gen-sigmas', '80,2.5']))
     assert c.backsim and c.gen_sigmas == (80., 2.5) and not distill_config(p.parse_args([])).backsim
-    assert distill_config(p.parse_args([])) == PRESETS['presto-s'].__class__(**{**PRESETS['presto-s'].__dict__, 'seed': 0})
+    assert distill_config(p.parse_args([])) == DISTILL_PRESETS['presto-s'].__class__(**{**DISTILL_PRESETS['presto-s'].__dict__, 'seed': 0})
 
 def test_p_train_option():
     import math

@@ -12,13 +12,14 @@ from ..checkpoint import CheckpointError
 from ..cli import positive_int, preset_with_flags
 from ..cache import LatentDataset
 from ..dit import check_memory
-from ..dmd import GAN_LOSSES, GENERATOR_SAMPLING, METHODS, NOISE_DISTS, PRESETS, P_TRAINS, PrestoSConfig, save_generator, train_presto_s
+from ..dmd import GAN_LOSSES, GENERATOR_SAMPLING, METHODS, NOISE_DISTS, DISTILL_PRESETS, P_TRAINS, PrestoSConfig, save_generator, train_presto_s
 from ..edm import multistep_sigmas
 from ..layerdrop import LayerDropDenoiser, fit_drop
 from ..sampling import load_model, resolve_model
 from ..presto_ls import save_presto_ls, train_presto_ls
 from ..settings import resolve_device
-from ..train import _dist, encode_dataset, latent_sigma_data, load_base_model
+from ..loop import rank_world
+from ..train import encode_dataset, latent_sigma_data, load_base_model
 
 # %% auto #0
 __all__ = ['csv_floats', 'add_cli_args', 'distill_config', 'cli_main']
@@ -58,7 +59,7 @@ def add_cli_args(p):
 
 def distill_config(args, seed: int = 0) -> PrestoSConfig:
     "The preset of `args.method` with every config flag that was given replacing its field."
-    return preset_with_flags(PRESETS[args.method], args, seed=seed)
+    return preset_with_flags(DISTILL_PRESETS[args.method], args, seed=seed)
 
 def cli_main(args, settings) -> int:
     "`presto distill`: distil the base model into a few-step generator and save it."
@@ -66,7 +67,7 @@ def cli_main(args, settings) -> int:
     device, preset = resolve_device(settings), settings.preset
     if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.distributed.is_initialized():   # torchrun / accelerate launch
         torch.distributed.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    rank, world = _dist()
+    rank, world = rank_world()
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     cfg = distill_config(args, settings.seed)
     base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)

@@ -12,10 +12,11 @@ from pathlib import Path
 from ..checkpoint import CheckpointError
 from ..cli import positive_int, preset_with_flags
 from ..cache import LatentDataset
-from ..layerdrop import LAYERDROP_SAMPLING, LayerDropConfig, METHODS, MODES, NOISE_DISTS, PRESETS, RESCALES, check_min_blocks, fit_drop, hidden_std_table, sampler_sigmas_for, save_layerdrop, train_layerdrop
+from ..layerdrop import LAYERDROP_SAMPLING, LayerDropConfig, METHODS, MODES, NOISE_DISTS, LAYERDROP_PRESETS, RESCALES, check_min_blocks, fit_drop, hidden_std_table, sampler_sigmas_for, save_layerdrop, train_layerdrop
 from ..sampling import resolve_model
 from ..settings import resolve_device
-from ..train import _dist, encode_dataset, latent_sigma_data, load_base_model
+from ..loop import rank_world
+from ..train import encode_dataset, latent_sigma_data, load_base_model
 
 # %% auto #0
 __all__ = ['add_cli_args', 'layerdrop_config', 'cli_main']
@@ -45,7 +46,7 @@ def add_cli_args(p):
 
 def layerdrop_config(args, seed: int = 0) -> LayerDropConfig:
     "The preset of `args.method` with every config flag that was given replacing its field."
-    return preset_with_flags(PRESETS[args.method], args, seed=seed)
+    return preset_with_flags(LAYERDROP_PRESETS[args.method], args, seed=seed)
 
 def cli_main(args, settings) -> int:
     "`presto layerdrop`: fine-tune the base model for early exits (Presto-L or ASE) and save it."
@@ -53,7 +54,7 @@ def cli_main(args, settings) -> int:
     device, preset = resolve_device(settings), settings.preset
     if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    rank, world = _dist()
+    rank, world = rank_world()
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     cfg = layerdrop_config(args, settings.seed)
     base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)

@@ -16,7 +16,8 @@ from ..dit import check_memory, dit_config
 from ..edm import latent_scale_for
 from ..fileio import format_table
 from ..settings import resolve_device
-from ..train import TrainConfig, _dist, encode_dataset, latent_sigma_data, preview_samples, save_base_model, train, train_throughput, val_loss_by_sigma
+from ..loop import rank_world
+from ..train import TrainConfig, encode_dataset, latent_sigma_data, preview_samples, save_base_model, train, train_throughput, val_loss_by_sigma
 
 # %% auto #0
 __all__ = ['add_cli_args', 'cli_main']
@@ -42,7 +43,7 @@ def cli_main(args, settings) -> int:
     device = resolve_device(settings)
     if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    rank, world = _dist()
+    rank, world = rank_world()
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     preset = settings.preset                                                             # `--preset` is a run setting (settings.ini)
     dit_config(preset)                                                                   # fails early on a bad preset
