@@ -55,6 +55,7 @@ def to_mono(wav:Tensor, # audio `(..., C, N)`; a 1-D `(N,)` is already mono
     wav = torch.as_tensor(wav)
     return wav if wav.ndim < 2 else wav.mean(-2, keepdim=True)
 
+# %% ../nbs/01_audio.ipynb #d0acec4e
 def crop_or_pad(wav:Tensor, # audio `(..., N)`
                 n:int, # the length wanted, samples
                 offset:int=0, # index of the first sample kept, 0 <= offset <= N
@@ -125,6 +126,7 @@ def stft(wav:Tensor, # audio `(..., N)`, N > n_fft // 2
     spec = torch.stft(wav.reshape(-1, n), n_fft, hop, window=window, center=True, pad_mode='reflect', return_complex=True)
     return spec.reshape(*wav.shape[:-1], *spec.shape[-2:])                                 # (..., F, T)
 
+# %% ../nbs/01_audio.ipynb #536a222b
 def istft(spec:Tensor, # complex STFT `(..., n_fft // 2 + 1, frames)`
           n_fft:int=1024, # FFT size the STFT used
           hop:int=256, # hop the STFT used
@@ -178,6 +180,7 @@ class MelSpectrogram(nn.Module):
             mag = stft(wav.float(), self.n_fft, self.hop, window=self.window.float()).abs()  # (..., F, T)
             return (self.fb.float() @ mag).clamp(min=self.clamp_min).log()                   # (..., n_mels, T)
 
+# %% ../nbs/01_audio.ipynb #41c1dad2
 def log_mel(wav:Tensor, # audio `(..., N)`
             sr:int=SAMPLE_RATE, # its sample rate, Hz
             n_fft:int=1024, # FFT size
@@ -207,6 +210,7 @@ def plot_wave_mel(wav, # one clip `(N,)` or `(C, N)` (channels are averaged), Te
     axs[1].set(xlabel='time (s)', ylabel='mel band'); axs[1].grid(False)
     return axs
 
+# %% ../nbs/01_audio.ipynb #f29be7e5
 def audio_player(wav, # one clip `(N,)` or `(C, N)`, Tensor or ndarray
                  sr:int=SAMPLE_RATE, # its sample rate, Hz
                  fmt:str='ogg', # 'ogg' (Vorbis: ~10x smaller, keeps notebooks and docs light) or 'wav' (lossless)
@@ -278,12 +282,14 @@ def mel_l1(a:Tensor, # estimate `(B, N)` or `(B, 1, N)`
     mel = MelSpectrogram(sr, n_fft, hop, n_mels).to(a.device)
     return _reduce((mel(a) - mel(b)).abs().mean((-2, -1)), reduction, 'mel_l1')          # (B,) before reduction
 
+# %% ../nbs/01_audio.ipynb #2e96843a
 def spectral_convergence(est:Tensor, # estimated magnitude `(B, F, T)`
                          ref:Tensor, # reference magnitude `(B, F, T)`
                         ) -> Tensor:
     "`||ref - est||_F / ||ref||_F` per clip `(B,)` (Yamamoto et al. 2020, eq. 2)"
     return (ref - est).flatten(1).norm(dim=1) / ref.flatten(1).norm(dim=1).clamp(min=1e-7)
 
+# %% ../nbs/01_audio.ipynb #1644fa05
 def mrstft_distance(a:Tensor, # estimate `(B, N)` or `(B, 1, N)`
                     b:Tensor, # reference, same shape
                     resolutions=((512, 128), (1024, 256), (2048, 512)), # (n_fft, hop) pairs
@@ -310,6 +316,7 @@ def mel_to_magnitude(mel:Tensor, # mel magnitudes `(..., n_mels, frames)` (not l
     for _ in range(n_iter): S = S * num / (gram @ S + 1e-10)
     return S
 
+# %% ../nbs/01_audio.ipynb #d8c56e48
 def mel_to_audio(logmel:Tensor, # log-mel spectrogram `(..., n_mels, frames)`, as `log_mel` makes it
                  sr:int=SAMPLE_RATE, # sample rate, Hz
                  n_fft:int=1024, # FFT size `log_mel` used
@@ -360,6 +367,7 @@ def normalize_loudness(wav, # one clip `(N,)` or `(C, N)`, Tensor or ndarray
     out = wav * 10 ** ((target_lufs - level) / 20)
     return out * (peak / p_out) if (p_out := _peak(out)) > peak else out
 
+# %% ../nbs/01_audio.ipynb #a88ee3c2
 def peak_normalize(wav, # one clip or a batch, Tensor or ndarray
                    peak:float=0.95, # the peak wanted, max |x|
                   ) -> Tensor:

@@ -14,6 +14,7 @@ from .audio import SAMPLE_RATE, stft, istft, mel_l1, mrstft_distance, log_mel, m
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
 from .loop import Run, run_loop
 from .timing import median_ms
+from .checks import check_config, flag, integer, number
 from .dataset import read_manifest
 
 # %% auto #0
@@ -35,6 +36,13 @@ class AEConfig:
     dec_blocks: int = 6             # ConvNeXt blocks in the decoder
     kernel: int = 7                 # depthwise kernel of each block (frames)
     mlp_ratio: int = 3              # hidden expansion of each block's pointwise MLP
+
+    def rules(self) -> dict:
+        "What each field allows (`presto.checks`); every size at least 1, the STFT at least 2 bins"
+        return dict(sample_rate=integer(1), n_fft=integer(2), hop=integer(1), downsample=integer(1), latent_channels=integer(1),
+                    width=integer(1), enc_blocks=integer(1), dec_blocks=integer(1), kernel=integer(1), mlp_ratio=integer(1))
+
+    def __post_init__(self): check_config(self, self.rules())
 
     @property
     def samples_per_latent(self) -> int: return self.hop * self.downsample   # 512 samples per latent frame
@@ -61,6 +69,7 @@ class ChannelNorm(nn.LayerNorm):
     "LayerNorm over the channels of `(B, D, T)`: the residual streams are normalised where they enter and leave each stack."
     def forward(self, x: Tensor) -> Tensor: return super().forward(x.transpose(1, 2)).transpose(1, 2)
 
+# %% ../nbs/04_autoencoder.ipynb #05a78e82
 class Autoencoder(nn.Module):
     "STFT-domain VAE: `encode` `(B, 1, N)` -> `(mean, logvar)` `(B, C, N/512)`; `decode` `(B, C, T)` -> `(B, 1, 512 T)`."
     def __init__(self, cfg: AEConfig = AEConfig()):
@@ -82,6 +91,7 @@ class Autoencoder(nn.Module):
 def _check_length(n: int, cfg: AEConfig):
     if n % cfg.samples_per_latent: raise ValueError(f"audio length {n} is not a multiple of {cfg.samples_per_latent} samples (hop x downsample); crop or pad it")
 
+# %% ../nbs/04_autoencoder.ipynb #10134341
 def _encode(self: Autoencoder, wav: Tensor) -> tuple[Tensor, Tensor]:
     "Mean and log-variance of the latent, each `(B, C, T)`, for audio `(B, 1, N)` or `(B, N)`."
     wav = wav.reshape(wav.shape[0], -1)                                      # (B, N)
@@ -92,6 +102,7 @@ def _encode(self: Autoencoder, wav: Tensor) -> tuple[Tensor, Tensor]:
     mean, logvar = self.enc_out(self.down(h)).chunk(2, dim=1)                # (B, C, T) each
     return mean, logvar.clamp(-20., 10.)
 
+# %% ../nbs/04_autoencoder.ipynb #e77c8a9f
 def _decode(self: Autoencoder, z: Tensor) -> Tensor:
     "Audio `(B, 1, 512 T)` for latents `z` `(B, C, T)`."
     h = self.dec_in_norm(self.dec_in(z.to(self.dec_in.weight.dtype)))        # (B, W, T)
@@ -103,6 +114,7 @@ def _decode(self: Autoencoder, z: Tensor) -> Tensor:
     n = z.shape[-1] * self.cfg.samples_per_latent
     return istft(spec, self.cfg.n_fft, self.cfg.hop, length=n).unsqueeze(1)  # (B, 1, N)
 
+# %% ../nbs/04_autoencoder.ipynb #7fbbdf49
 def _forward(self: Autoencoder, wav: Tensor, sample: bool = True) -> tuple[Tensor, Tensor, Tensor]:
     "Reconstruction `(B, 1, N)`, mean and logvar; `sample` draws `z` from the posterior (training) instead of using the mean."
     mean, logvar = self.encode(wav)
@@ -141,6 +153,14 @@ class AETrainConfig:
     ckpt_every: int = 500      # steps between training-state checkpoints
     seed: int = 0              # seeds initialisation and the crop sampler
 
+    def rules(self) -> dict:
+        "What each field allows (`presto.checks`)"
+        return dict(steps=integer(1), batch_size=integer(1), crop=integer(1), lr=number(above=0), warmup=integer(0), weight_decay=number(0),
+                    kl_weight=number(0), grad_clip=number(above=0), bf16=flag(), log_every=integer(1), ckpt_every=integer(1), seed=integer(0))
+
+    def __post_init__(self): check_config(self, self.rules())
+
+# %% ../nbs/04_autoencoder.ipynb #ac83acb5
 def cosine_lr(step: int, tc: AETrainConfig) -> float:
     "Linear warm-up to `tc.lr`, then cosine decay to 10% of it at `tc.steps`."
     if step < tc.warmup: return tc.lr * (step + 1) / tc.warmup
@@ -234,6 +254,7 @@ def reconstruction_report(model: Autoencoder, clips: Tensor, batch_size: int = 8
     return {k: {'mel_l1': torch.cat([a for a, _ in v]).mean().item(), 'mrstft': torch.cat([b for _, b in v]).mean().item()}
             for k, v in rows.items() if v}
 
+# %% ../nbs/04_autoencoder.ipynb #93e6b95f
 @torch.no_grad()
 def decode_latency(model: Autoencoder, seconds: float = 4.096, batch: int = 1, repeats: int = 20) -> float:
     "Median wall time in ms to decode `seconds` of audio at `batch` (warm-up excluded)."

@@ -31,6 +31,7 @@ def _pad_cat(ts:list) -> Tensor:
     L = max(t.shape[1] for t in ts)
     return torch.cat([torch.nn.functional.pad(t, (0, 0) * (t.ndim - 2) + (0, L - t.shape[1])) for t in ts])
 
+# %% ../nbs/02d_cache.ipynb #71133521
 def _encode(ds:Path, rows:list, idx:list, encode_audio, encode_text, batch_size:int, device, dtype, bar) -> dict:
     "Tensors of one shard: latents, text.*, row"
     lat, txt = [], {}
@@ -45,6 +46,22 @@ def _encode(ds:Path, rows:list, idx:list, encode_audio, encode_text, batch_size:
     cast = lambda x: x.to(dtype) if dtype is not None and x.is_floating_point() else x
     return {'latents': cast(torch.cat(lat)).contiguous(), 'row': torch.tensor(idx), **{f'text.{k}': cast(_pad_cat(v)).contiguous() for k, v in txt.items()}}
 
+# %% ../nbs/02d_cache.ipynb #45ed297d
+def _write_shards(ds:Path, root:Path, rows:list, name:str, encode_audio, encode_text, batch_size:int, shard_size:int,
+                  device, dtype, progress:bool) -> tuple:
+    "Encode the clips of each split into safetensors shards under `root`: (shard file names per split, text keys)"
+    from safetensors.torch import save_file
+    shards, keys = {}, []
+    with tqdm(total=len(rows), unit='clip', disable=not progress, desc=f'encoding {name}') as bar:
+        for split in SPLITS:
+            idx = [i for i, r in enumerate(rows) if r['split'] == split]
+            shards[split] = [f"{split}-{k:04d}.safetensors" for k in range(math.ceil(len(idx) / shard_size))]
+            for k, f in enumerate(shards[split]):
+                tensors = _encode(ds, rows, idx[k * shard_size:(k + 1) * shard_size], encode_audio, encode_text, batch_size, device, dtype, bar)
+                with atomic_write(root / f) as tmp: save_file(tensors, str(tmp))
+                keys = sorted(k[5:] for k in tensors if k.startswith('text.'))
+    return shards, keys
+
 # %% ../nbs/02d_cache.ipynb #2916ec5f
 def build_cache(dataset_dir, # a built dataset (manifest.jsonl + audio)
                 encode_audio, # wav (B, 1, N) -> latents (B, C, T)
@@ -56,7 +73,6 @@ def build_cache(dataset_dir, # a built dataset (manifest.jsonl + audio)
                 force:bool=False, progress:bool=True,
                ) -> Path:
     "Encode every clip and caption once into safetensors shards per split; returns the cache folder (skips if up to date)"
-    from safetensors.torch import save_file
     ds = Path(dataset_dir); root = ds / 'cache' / name
     if not re.fullmatch(r'[A-Za-z0-9._-]+', name): raise DataError(f"cache name {name!r}: use letters, digits, '.', '_' or '-'")
     rows = read_manifest(ds)
@@ -64,15 +80,7 @@ def build_cache(dataset_dir, # a built dataset (manifest.jsonl + audio)
     meta = json_or_empty(root / 'meta.json')
     if not force and meta.get('fingerprint') == fp and all((root / f).is_file() for fs in meta['shards'].values() for f in fs): return root
     (root / 'meta.json').unlink(missing_ok=True)
-    shards, keys = {}, []
-    with tqdm(total=len(rows), unit='clip', disable=not progress, desc=f'encoding {name}') as bar:
-        for split in SPLITS:
-            idx = [i for i, r in enumerate(rows) if r['split'] == split]
-            shards[split] = [f"{split}-{k:04d}.safetensors" for k in range(math.ceil(len(idx) / shard_size))]
-            for k, f in enumerate(shards[split]):
-                tensors = _encode(ds, rows, idx[k * shard_size:(k + 1) * shard_size], encode_audio, encode_text, batch_size, device, dtype, bar)
-                with atomic_write(root / f) as tmp: save_file(tensors, str(tmp))
-                keys = sorted(k[5:] for k in tensors if k.startswith('text.'))
+    shards, keys = _write_shards(ds, root, rows, name, encode_audio, encode_text, batch_size, shard_size, device, dtype, progress)
     for f in root.glob('*.safetensors'):
         if f.name not in {x for fs in shards.values() for x in fs}: f.unlink()
     write_text(root / 'meta.json', json.dumps(dict(fingerprint=fp, shards=shards, text_keys=keys,
@@ -99,11 +107,13 @@ class LatentDataset(torch.utils.data.Dataset):
     def __len__(self): return len(self.attrs)
     def __getitem__(self, i:int) -> tuple: return self.latents[i], {k: v[i] for k, v in self.text.items()}, self.attrs[i]
 
+# %% ../nbs/02d_cache.ipynb #d8ed9573
 def collate_latents(batch:list) -> tuple:
     "A batch of LatentDataset items: `(latents (B, C, T), {name: (B, ...)}, attrs)`"
     z, t, a = zip(*batch)
     return torch.stack(z), {k: torch.stack([x[k] for x in t]) for k in t[0]}, list(a)
 
+# %% ../nbs/02d_cache.ipynb #b80b9591
 def latent_loader(cache_dir, split:str='train', batch_size:int=16, *, shuffle:bool=True, seed:int=0, drop_last:bool=False):
     "A DataLoader of `(latents (B, C, T), text dict, attrs)` batches from a cache; the order is fixed by `seed`"
     return torch.utils.data.DataLoader(LatentDataset(cache_dir, split), batch_size, shuffle=shuffle, drop_last=drop_last,

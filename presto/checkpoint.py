@@ -27,6 +27,7 @@ def checkpoint_paths(stem) -> tuple[Path, Path]:
     if stem.suffix in ('.safetensors', '.json'): stem = stem.with_suffix('')
     return stem.with_name(stem.name + '.safetensors'), stem.with_name(stem.name + '.json')
 
+# %% ../nbs/90_checkpoint.ipynb #d1a11e70
 def _pending(w_path: Path, sha: str) -> Path: return w_path.with_name(f"{w_path.stem}.pending-{sha[:16]}.safetensors")
 
 _crash_at = None   # tests only: a callable run at each numbered point of a save (to kill the process inside the window)
@@ -34,6 +35,7 @@ _crash_at = None   # tests only: a callable run at each numbered point of a save
 def _point(i: int):
     if _crash_at is not None: _crash_at(i)
 
+# %% ../nbs/90_checkpoint.ipynb #6cf76d62
 def _settle(w_path: Path, c_path: Path):
     "Finish a save a crash interrupted after its commit (step 3), then remove what interrupted saves left behind."
     try: sha = json.loads(c_path.read_text()).get('sha256') if c_path.is_file() else None
@@ -42,6 +44,7 @@ def _settle(w_path: Path, c_path: Path):
     for pattern in (f"{w_path.stem}.pending-*.safetensors", f".{w_path.name}.*.tmp*", f".{c_path.name}.*.tmp*"):
         for p in w_path.parent.glob(pattern): p.unlink(missing_ok=True)
 
+# %% ../nbs/90_checkpoint.ipynb #a7fbee42
 def save_checkpoint(stem, tensors: dict[str, Tensor], config: dict, *, kind: str, dtype: torch.dtype | None = None) -> Path:
     "Write `stem.safetensors` (tensors, floats cast to `dtype` if given) and `stem.json` (`config` + kind + sha256) as one atomic write."
     w_path, c_path = checkpoint_paths(stem)
@@ -61,6 +64,7 @@ def save_checkpoint(stem, tensors: dict[str, Tensor], config: dict, *, kind: str
     os.replace(pending, w_path); fsync_dir(w_path.parent)    # 3: the pending weights take the usual name
     return w_path
 
+# %% ../nbs/90_checkpoint.ipynb #a6e6254f
 def _json_default(o):   # Paths, tensors, dtypes and numpy scalars in configs
     if isinstance(o, Path): return str(o)
     if isinstance(o, Tensor): return o.tolist()
@@ -76,6 +80,7 @@ def _read_json(path: Path, what: str = 'checkpoint config'):
     except json.JSONDecodeError as e: raise CheckpointError(f"{path}: not valid JSON ({e})") from None
     except RecursionError: raise CheckpointError(f"{path}: {what} is nested too deeply to be a presto config") from None
 
+# %% ../nbs/90_checkpoint.ipynb #47f2fce7
 def load_checkpoint(stem, *, kind: str | None = None, device='cpu', dtype: torch.dtype | None = None) -> tuple[dict[str, Tensor], dict]:
     "Read `(tensors, config)` from `stem`, checking the pair matches (sha256) and, if given, that it is a `kind` checkpoint."
     w_path, c_path = checkpoint_paths(stem)
@@ -121,6 +126,7 @@ def pack_state(obj, prefix: str = 'state') -> tuple[dict[str, Tensor], object]:
         raise TypeError(f"{key}: cannot store a {type(o).__name__} in a checkpoint (tensors, dicts, lists, numbers, strings)")
     return tensors, walk(obj, prefix)
 
+# %% ../nbs/90_checkpoint.ipynb #8b7d43a2
 def unpack_state(tensors: dict[str, Tensor], skeleton):
     "Rebuild the object `pack_state` split."
     def build(s):
@@ -141,6 +147,7 @@ def save_training_state(stem, modules: dict[str, nn.Module], opt, gen: torch.Gen
     for name, m in modules.items(): tensors.update({f'{name}.{k}': v for k, v in m.state_dict().items()})
     return save_checkpoint(stem, tensors, {**config, 'step': step, 'state': skeleton}, kind=kind)
 
+# %% ../nbs/90_checkpoint.ipynb #65139262
 def load_training_state(stem, modules: dict[str, nn.Module], opt, gen: torch.Generator, *, kind: str) -> dict:
     "Restore what `save_training_state` wrote into `modules`, `opt` and `gen`; returns its config (with `step`)."
     tensors, cfg = load_checkpoint(stem, kind=kind)

@@ -14,9 +14,10 @@ __all__ = ['Rule', 'integer', 'number', 'one_of', 'flag', 'numbers', 'check_conf
 # %% ../nbs/93_checks.ipynb #d960173a
 @dataclass(frozen=True)
 class Rule:
-    "What a field allows: `allowed`, in words for the error message, and `ok(value) -> bool`."
+    "What a field allows: `allowed`, in words for the error message, `ok(value) -> bool`, and `bad`: values it refuses (for tests)."
     allowed: str
     ok: Callable
+    bad: tuple = ()
 
 def _bounds(lo, hi, above, below) -> tuple[str, Callable]:
     parts = [f">= {lo}" if lo is not None else '', f"> {above}" if above is not None else '',
@@ -28,26 +29,32 @@ def _bounds(lo, hi, above, below) -> tuple[str, Callable]:
 def integer(lo=None, hi=None) -> Rule:
     "An integer (not a bool) in `[lo, hi]`."
     words, inside = _bounds(lo, hi, None, None)
-    return Rule(f"an integer {words}".strip(), lambda v: isinstance(v, int) and not isinstance(v, bool) and inside(v))
+    bad = (1.5, True, '1') + tuple(b for b in (None if lo is None else lo - 1, None if hi is None else hi + 1) if b is not None)
+    return Rule(f"an integer {words}".strip(), lambda v: isinstance(v, int) and not isinstance(v, bool) and inside(v), bad)
 
 def number(lo=None, hi=None, *, above=None, below=None) -> Rule:
     "A finite real number (int or float, not a bool) with `lo <= v <= hi` and `above < v < below`, each bound optional."
     words, inside = _bounds(lo, hi, above, below)
+    low, high = (lo, '[') if lo is not None else (above, '('), (hi, ']') if hi is not None else (below, ')')
+    if low[0] is not None and high[0] is not None: words = f"in {low[1]}{low[0]}, {high[0]}{high[1]}"   # an interval: finite goes without saying
     real = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    return Rule(f"a finite number {words}".strip(), lambda v: real(v) and inside(v))
+    edges = (lo - 1 if lo is not None else None, hi + 1 if hi is not None else None, above, below)
+    bad = (float('nan'), float('inf'), '1', None) + tuple(b for b in edges if b is not None)
+    return Rule(words if words.startswith('in ') else f"a finite number {words}".strip(), lambda v: real(v) and inside(v), bad)
 
 def one_of(*choices) -> Rule:
     "One of `choices`."
-    return Rule(f"one of {', '.join(map(str, choices))}", lambda v: isinstance(v, str) and v in choices)
+    return Rule(f"one of {', '.join(map(str, choices))}", lambda v: isinstance(v, str) and v in choices, ('no-such-choice', None))
 
 def flag() -> Rule:
     "True or False."
-    return Rule("True or False", lambda v: isinstance(v, bool))
+    return Rule("True or False", lambda v: isinstance(v, bool), (1, 'yes', None))
 
 def numbers(*, above=None) -> Rule:
     "A tuple or list of finite numbers, each `> above` if given (empty allowed)."
     each = number(above=above)
-    return Rule(each.allowed.replace('a finite number', 'a list of finite numbers'), lambda v: isinstance(v, (tuple, list)) and all(each.ok(x) for x in v))
+    bad = ('80', (float('nan'),)) + (((above,),) if above is not None else ())
+    return Rule(each.allowed.replace('a finite number', 'a list of finite numbers'), lambda v: isinstance(v, (tuple, list)) and all(each.ok(x) for x in v), bad)
 
 # %% ../nbs/93_checks.ipynb #c594b015
 def check_config(cfg, rules: dict, error: type = ValueError):

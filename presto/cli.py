@@ -27,6 +27,7 @@ class Command:
     add_args: Callable | None = None  # add_args(parser) adds the command's own options
     lazy: bool = False  # its options are only added when the command is named (they import a heavy module)
 
+# %% ../nbs/99_cli.ipynb #64aaaba3
 COMMANDS: dict = {}  # name -> Command, in the order `presto --help` lists them
 
 def command(name:str, # the word after `presto`
@@ -101,6 +102,7 @@ def positive_int(text:str) -> int:
     if len(v := positive_ints(text)) != 1: raise argparse.ArgumentTypeError(f"{text!r}: not a positive integer")
     return v[0]
 
+# %% ../nbs/99_cli.ipynb #e42405f4
 def names_in(text:str, # comma-separated names, e.g. 'euler,heun'
              allowed, # the known names (e.g. a dict of them)
              flag:str, # the option, for the error message
@@ -121,6 +123,7 @@ def add_config_args(p:argparse.ArgumentParser, # the command's parser
         v = getattr(cfg, name)
         p.add_argument(f"--{name.replace('_', '-')}", type=type(v), default=v, help=f"(default {v})")
 
+# %% ../nbs/99_cli.ipynb #427c1117
 def preset_with_flags(preset, # a config dataclass instance: the chosen preset
                       args:argparse.Namespace, # parsed flags: every config field given (not None) replaces the preset's
                       **fixed, # fields set by the caller, e.g. seed=3
@@ -140,6 +143,7 @@ def add_demo_args(p:argparse.ArgumentParser):
     p.add_argument("--dim", type=positive_int, help="frames per toy latent (default: the library's)")
     p.add_argument("--json", metavar="PATH", help="also write the rows to PATH as JSON (atomically)")
 
+# %% ../nbs/99_cli.ipynb #6436542e
 @command("demo", "EDM samplers on an exact Gaussian denoiser: error and time vs steps", add_demo_args)
 def demo_command(args, settings:Settings) -> int:
     from presto import edm                            # torch loads only for the commands that need it
@@ -164,6 +168,7 @@ def module_command(name:str, # the word after `presto`
     COMMANDS[name] = Command(name, lambda args, settings: mod().cli_main(args, settings), help,
                              lambda p: mod().add_cli_args(p), lazy=True)
 
+# %% ../nbs/99_cli.ipynb #720e1203
 module_command("audio", "commands.audio", "check audio files and write normalised 16 kHz mono copies")
 module_command("data", "commands.data", "build the music dataset (or ingest a folder of your audio) with captions and splits")
 module_command("text", "commands.text", "encode prompts with the frozen text encoder (fills the cache) and compare them")

@@ -47,6 +47,7 @@ class Source:
     composer: str | None = None  # composer the captions may name
     exclude: tuple = ()  # corpus paths containing one of these are skipped
 
+# %% ../nbs/02a_corpus.ipynb #e7cd51f3
 SOURCES = {s.name: s for s in [
     Source('bach_chorale', ('bach/bwv',), 0.20, (50, 120), True, 'J.S. Bach'),
     Source('folk_song', ('essenFolksong/',), 0.20, (60, 140), False, exclude=('/test', '/variant', 'folkHaydn')),
@@ -73,11 +74,13 @@ TUNE_TYPES = ('slip jig', 'hornpipe', 'strathspey', 'reel', 'jig', 'polka', 'wal
               'schottische', 'clog', 'planxty')  # dance types a title may name (first match wins)
 METER_TUNES = {'6/8': 'jig', '9/8': 'slip jig', '12/8': 'slide', '2/2': 'reel'}  # O'Neill's dance types by meter
 
+# %% ../nbs/02a_corpus.ipynb #db5db176
 def essen_region(path:str) -> tuple:
     "(region adjective, genre) of an Essen folk song from its file name, e.g. 'essenFolksong/han1.abc' -> ('Chinese', 'folk song')"
     prefix = re.sub(r'\d*\.abc$', '', path.split('/')[-1])
     return ESSEN_REGIONS.get(prefix, ('German',))[0], ESSEN_GENRES.get(prefix, 'folk song')
 
+# %% ../nbs/02a_corpus.ipynb #f00c56b4
 def tune_type(title:str|None, # the piece's title, if any
               meter:str|None, # its time signature, e.g. '6/8'
               source:str, # source name: only 'irish_tune' infers a type from the meter
@@ -116,6 +119,7 @@ def _catalog_row(src:Source, path:str, number:int|None, title:str|None, meter:st
     if src.name in ('irish_tune', 'fiddle_tune', 'scottish_tune'): row['tune_type'] = tune_type(title, ABC_METERS.get(meter, meter), src.name, rhythm)
     return row
 
+# %% ../nbs/02a_corpus.ipynb #94a0f9b8
 def _scan_corpus() -> list[dict]:
     "Catalog rows of every score of every Source in the music21 corpus, sorted by piece id"
     from music21 import common, corpus
@@ -128,6 +132,7 @@ def _scan_corpus() -> list[dict]:
         else: rows.append(_catalog_row(src, path, None, _score_title(f)))
     return sorted(rows, key=lambda r: r['piece'])
 
+# %% ../nbs/02a_corpus.ipynb #5d17a0ae
 _CATALOGS = {}
 def corpus_catalog(cache_dir=None, # folder for the cached catalog (default: no disk cache)
                   ) -> list[dict]:
@@ -157,6 +162,7 @@ def _bar_ql(ts:str) -> float:   # quarter lengths in one bar of time signature '
     num, den = ts.split('/')
     return int(num) * 4 / int(den)
 
+# %% ../nbs/02a_corpus.ipynb #f54f01ed
 def _main_meter(part) -> tuple:
     "(time signature, beat length in quarters) in force for the most bars of `part`"
     from music21 import meter
@@ -167,6 +173,7 @@ def _main_meter(part) -> tuple:
     name = bars.most_common(1)[0][0] if bars else '4/4'
     return name, float(meter.TimeSignature(name).beatDuration.quarterLength)
 
+# %% ../nbs/02a_corpus.ipynb #dfdc89ca
 def extract_notes(score) -> dict:
     "Note rows `[onset, duration, midi, part]` (quarter lengths), bar lines and meter of a music21 score"
     score = score.stripTies()
@@ -190,6 +197,7 @@ def notes_cache_path(row:dict, cache_dir) -> Path | None:
     name = re.sub(r'[^A-Za-z0-9.#_-]+', '_', row['piece']).replace('#', '__')
     return Path(cache_dir) / f"notes-m21-{music21.__version__}-v{NOTES_VERSION}" / f"{name}.json"
 
+# %% ../nbs/02a_corpus.ipynb #b78a815a
 def piece_notes(row:dict, # a catalog row
                 cache_dir=None, # folder of the on-disk cache (default: memory only)
                ) -> dict:
@@ -236,6 +244,7 @@ class Ensemble:
     center: int  # MIDI pitch the music's mean pitch is moved near, by whole octaves
     verb: str = 'play'  # 'play' or 'sing', for captions
 
+# %% ../nbs/02a_corpus.ipynb #c20a85cd
 def _solo(name, program, center, kind='solo'): return Ensemble(name, (program,), (name,), kind, center)
 def _group(name, programs, instruments, center, verb='play'): return Ensemble(name, programs, instruments, 'ensemble', center, verb)
 
@@ -256,11 +265,13 @@ ENSEMBLES = {e.name: e for e in [
     _group('choir', (52,), ('voices',), 62, 'sing'),
 ]}
 
+# %% ../nbs/02a_corpus.ipynb #df33a7f0
 def ensembles_for(polyphonic:bool) -> list[str]:
     "Names of the ensembles that may play several voices (`polyphonic`) or one melody"
     kinds = ('ensemble', 'both') if polyphonic else ('solo', 'both')
     return [n for n, e in ENSEMBLES.items() if e.kind in kinds]
 
+# %% ../nbs/02a_corpus.ipynb #cea993c6
 def part_programs(ens:Ensemble, # who plays
                   part_means, # mean MIDI pitch of each part `(P,)`
                  ) -> list[int]:

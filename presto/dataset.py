@@ -65,6 +65,7 @@ def _render_group(job:tuple) -> list[dict]:
                          sample_rate=config.sample_rate, n_samples=config.clip_samples))
     return rows
 
+# %% ../nbs/02c_dataset.ipynb #4c2bccd7
 def _run(jobs:list, fn, workers:int):
     "Yield `fn(job)` for every job: in this process (`workers` <= 1) or in a pool of `workers` processes, as they finish"
     if workers <= 1 or len(jobs) <= 1: yield from map(fn, jobs); return
@@ -98,11 +99,13 @@ def _start(out_dir:Path, fingerprint:dict, resume:bool=True) -> dict:
     write_text(part, ''.join(json.dumps(r) + '\n' for r in done.values()))
     return done
 
+# %% ../nbs/02c_dataset.ipynb #9ffa9dfd
 def _valid_audio(path:Path, n:int) -> bool:
     import soundfile
     try: return soundfile.info(str(path)).frames == n
     except Exception: return False                                          # missing or unreadable: render it again
 
+# %% ../nbs/02c_dataset.ipynb #c811573a
 def _finish(out_dir:Path, rows:list, fingerprint:dict, info:dict) -> dict:
     "Write build.json then manifest.jsonl (atomically, the manifest last), delete audio no row names; the build record"
     text = ''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows)
@@ -116,6 +119,7 @@ def _finish(out_dir:Path, rows:list, fingerprint:dict, info:dict) -> dict:
     (out_dir / 'manifest.partial.jsonl').unlink(missing_ok=True)
     return rec
 
+# %% ../nbs/02c_dataset.ipynb #30eb3a1e
 def read_manifest(dataset_dir, # a dataset folder
                   split:str|None=None, # keep only this split
                  ) -> list[dict]:
@@ -144,6 +148,15 @@ def disk_bytes(folder) -> int:
     "Bytes of all files under `folder`"
     return sum(f.stat().st_size for f in Path(folder).rglob('*') if f.is_file())
 
+# %% ../nbs/02c_dataset.ipynb #6ab5d202
+def _render_missing(out_dir:Path, jobs:list, done:dict, total:int, workers:int, progress:bool):
+    "Render `jobs` with `workers`, adding each row to `done` (by index) and to the partial manifest as it comes"
+    with open(out_dir / 'manifest.partial.jsonl', 'a') as part, \
+         tqdm(total=total, initial=len(done), unit='clip', disable=not progress, desc='rendering') as bar:
+        for rows in _run(jobs, _render_group, workers):
+            for r in rows: done[r['index']] = r; part.write(json.dumps(r, ensure_ascii=False) + '\n')
+            part.flush(); bar.update(len(rows))
+
 # %% ../nbs/02c_dataset.ipynb #29349db5
 def build_dataset(out_dir, # the dataset folder (created)
                   config:BuildConfig=BuildConfig(), # what to render
@@ -164,11 +177,7 @@ def build_dataset(out_dir, # the dataset folder (created)
     for c in plan:
         if c['index'] not in done: groups.setdefault(c['candidates'][0]['piece'], []).append(c)
     jobs = [(config, str(out_dir), cache_dir and str(cache_dir), g) for g in groups.values()]
-    with open(out_dir / 'manifest.partial.jsonl', 'a') as part, \
-         tqdm(total=len(plan), initial=n_resumed, unit='clip', disable=not progress, desc='rendering') as bar:
-        for rows in _run(jobs, _render_group, workers):
-            for r in rows: done[r['index']] = r; part.write(json.dumps(r, ensure_ascii=False) + '\n')
-            part.flush(); bar.update(len(rows))
+    _render_missing(out_dir, jobs, done, len(plan), workers, progress)
     rows = [{k: v for k, v in done[i].items() if k != 'index'} for i in sorted(done) if 'error' not in done[i]]
     failed = [done[i] for i in sorted(done) if 'error' in done[i]]
     for f in failed: _log.warning(f"clip {f['id']} skipped: {f['error']}")
@@ -187,6 +196,7 @@ def attribute_counts(rows:list) -> dict:
     out['loudness_lufs'] = dict(sorted(Counter(2 * math.floor(r['loudness_lufs'] / 2) for r in rows if 'loudness_lufs' in r).items()))
     return out
 
+# %% ../nbs/02c_dataset.ipynb #697f0931
 def plot_attributes(counts:dict, # `attribute_counts` output (keys may be strings after a JSON round trip)
                     title:str='', # figure title
                    ):
@@ -230,6 +240,7 @@ def read_metadata(path) -> list[dict]:
     if not rows or not {'file', 'caption'} <= cols: raise DataError(f"metadata file {path} needs rows with columns 'file' and 'caption'; found {sorted(cols) or 'no rows'}")
     return rows
 
+# %% ../nbs/02c_dataset.ipynb #d5fe96f7
 def find_metadata(folder) -> Path:
     "`folder/metadata.csv` or `folder/metadata.jsonl`, whichever exists"
     found = [Path(folder) / f"metadata{s}" for s in ('.csv', '.jsonl') if (Path(folder) / f"metadata{s}").is_file()]
@@ -248,6 +259,7 @@ def clip_starts(n:int, # samples in the file
     "Start sample of each clip cut from an `n`-sample file: back to back; a last partial one only if >= half a clip"
     return [k * clip for k in range(max_clips) if k == 0 or n - k * clip >= clip // 2]
 
+# %% ../nbs/02c_dataset.ipynb #a58e0383
 def user_clips(path:Path, sr:int, clip:int, min_samples:int, max_clips:int, target_lufs:float) -> list[tuple]:
     "`(start, wav (1, clip))` for the usable, loudness-normalised clips of one file; `Skip` says why there are none"
     if not path.is_file(): raise Skip('missing file', str(path))
@@ -277,6 +289,41 @@ def _ingest_row(r:dict, folder:Path, seen:set, kw:dict) -> tuple:
     if not caption: raise Skip('missing caption')
     return file, caption, user_clips(folder / file, **kw)
 
+# %% ../nbs/02c_dataset.ipynb #8f3ca525
+def _folder_fingerprint(folder:Path, metadata, meta:list, cfg:dict) -> dict:
+    "The fingerprint of a folder ingest: the metadata file's sha256, each file's (size, mtime), the config and DATA_VERSION"
+    files = [[str(r.get('file')), _file_state(folder / str(r.get('file')))] for r in meta]
+    return json.loads(json.dumps(dict(kind='folder', metadata_sha256=file_sha256(metadata), files=files, config=cfg, data_version=DATA_VERSION)))
+
+# %% ../nbs/02c_dataset.ipynb #89174795
+def _save_user_clips(r:dict, file:str, caption:str, clips:list, split:str, out_dir:Path, sample_rate:int, clip_samples:int) -> list[dict]:
+    "Write the clips `(start, wav)` of one user file as flac under `out_dir/audio`; their manifest rows"
+    extra = {(f'user_{k}' if k in RESERVED else k): v for k, v in r.items() if k not in ('file', 'caption', 'split')}
+    rows = []
+    for k, (start, wav) in enumerate(clips):
+        cid = f"{_slug(file)}-{k:02d}"
+        save_audio(out_dir / 'audio' / f"{cid}.flac", wav, sample_rate)
+        rows.append(dict(id=cid, split=split, source='user', piece=file, caption=caption, offset_s=start / sample_rate,
+                         loudness_lufs=round(loudness(wav, sample_rate), 1), **extra, audio=f"audio/{cid}.flac",
+                         sample_rate=sample_rate, n_samples=clip_samples))
+    return rows
+
+# %% ../nbs/02c_dataset.ipynb #26c88d79
+def _ingest_rows(meta:list, folder:Path, out_dir:Path, splits:tuple, kw:dict, progress:bool) -> tuple:
+    "(manifest rows, skipped rows) of a folder ingest; `DataError` if every row was skipped"
+    rows, skipped, seen = [], [], set()
+    for i, r in enumerate(tqdm(meta, unit='file', disable=not progress, desc='ingesting')):
+        try: file, caption, clips = _ingest_row(r, folder, seen, kw)
+        except Skip as e:
+            skipped.append(dict(row=i, file=str(r.get('file') or ''), reason=e.reason, detail=e.detail))
+            _log.warning(f"skipping metadata row {i} ({r.get('file') or 'no file'}): {e.reason}{': ' + e.detail if e.detail else ''}"); continue
+        split = r['split'] if r.get('split') in SPLITS else piece_split(file, splits)
+        rows += _save_user_clips(r, file, caption, clips, split, out_dir, kw['sr'], kw['clip'])
+    if not rows:
+        why = ', '.join(f"{k} {v}" for k, v in Counter(s['reason'] for s in skipped).items()) or 'no metadata rows'
+        raise DataError(f"{folder}: no usable clips, every metadata row was skipped ({why}); nothing was written as a dataset")
+    return rows, skipped
+
 # %% ../nbs/02c_dataset.ipynb #b3fae829
 def ingest_folder(folder, # folder of audio files
                   metadata, # captions file (.csv or .jsonl) with columns file, caption
@@ -296,28 +343,11 @@ def ingest_folder(folder, # folder of audio files
     meta = read_metadata(metadata)
     cfg = dict(sample_rate=sample_rate, clip_samples=clip_samples, min_seconds=min_seconds, max_clips_per_file=max_clips_per_file,
                target_lufs=target_lufs, splits=list(splits))
-    files = [[str(r.get('file')), _file_state(folder / str(r.get('file')))] for r in meta]
-    fp = json.loads(json.dumps(dict(kind='folder', metadata_sha256=file_sha256(metadata), files=files, config=cfg, data_version=DATA_VERSION)))
+    fp = _folder_fingerprint(folder, metadata, meta, cfg)
     if not force and up_to_date(out_dir, fp): return dict(json_or_empty(out_dir / 'build.json'), up_to_date=True, out_dir=str(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True); _start(out_dir, fp, resume=False)
     kw = dict(sr=sample_rate, clip=clip_samples, min_samples=round(min_seconds * sample_rate), max_clips=max_clips_per_file, target_lufs=target_lufs)
-    rows, skipped, seen = [], [], set()
-    for i, r in enumerate(tqdm(meta, unit='file', disable=not progress, desc='ingesting')):
-        try: file, caption, clips = _ingest_row(r, folder, seen, kw)
-        except Skip as e:
-            skipped.append(dict(row=i, file=str(r.get('file') or ''), reason=e.reason, detail=e.detail))
-            _log.warning(f"skipping metadata row {i} ({r.get('file') or 'no file'}): {e.reason}{': ' + e.detail if e.detail else ''}"); continue
-        split = r['split'] if r.get('split') in SPLITS else piece_split(file, splits)
-        extra = {(f'user_{k}' if k in RESERVED else k): v for k, v in r.items() if k not in ('file', 'caption', 'split')}
-        for k, (start, wav) in enumerate(clips):
-            cid = f"{_slug(file)}-{k:02d}"
-            save_audio(out_dir / 'audio' / f"{cid}.flac", wav, sample_rate)
-            rows.append(dict(id=cid, split=split, source='user', piece=file, caption=caption, offset_s=start / sample_rate,
-                             loudness_lufs=round(loudness(wav, sample_rate), 1), **extra, audio=f"audio/{cid}.flac",
-                             sample_rate=sample_rate, n_samples=clip_samples))
-    if not rows:
-        why = ', '.join(f"{k} {v}" for k, v in Counter(s['reason'] for s in skipped).items()) or 'no metadata rows'
-        raise DataError(f"{folder}: no usable clips, every metadata row was skipped ({why}); nothing was written as a dataset")
+    rows, skipped = _ingest_rows(meta, folder, out_dir, splits, kw, progress)
     rec = _finish(out_dir, rows, fp, dict(kind='folder', folder=str(folder), metadata=str(metadata), n_rows=len(meta),
                                          n_files=len({r['piece'] for r in rows}), skipped=dict(Counter(s['reason'] for s in skipped)),
                                          skipped_files=skipped, seconds=round(time.time() - t0, 2), config=cfg))

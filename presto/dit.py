@@ -13,6 +13,7 @@ from einops import rearrange
 from .edm import EDMDenoiser
 from .fileio import format_table
 from .timing import median_ms
+from .checks import check_config, integer, number
 from .text import null_cond
 
 # %% auto #0
@@ -24,6 +25,7 @@ __all__ = ['PRESETS', 'DiTError', 'DiTConfig', 'dit_config', 'sinusoidal', 'pos_
 class DiTError(ValueError):
     "A bad DiT configuration or input: unknown preset, wrong latent shape, bad block indices."
 
+# %% ../nbs/05_dit.ipynb #db41163e
 @dataclass
 class DiTConfig:
     latent_channels: int = 16   # C of the latents (B, C, T) from the autoencoder
@@ -37,19 +39,18 @@ class DiTConfig:
     fourier_dim: int = 256      # number of Fourier features of c_noise (half cos, half sin)
     dropout: float = 0.0        # dropout in attention and MLP
 
+    def rules(self) -> dict:
+        "What each field allows (`presto.checks`)"
+        return dict(latent_channels=integer(1), width=integer(1), depth=integer(1), heads=integer(1), mlp_ratio=number(above=0),
+                    text_dim=integer(1), patch=integer(1), extra_cond_dim=integer(0), fourier_dim=integer(1), dropout=number(0, below=1))
+
     def __post_init__(self):
-        for k in ('mlp_ratio', 'dropout'):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v): raise DiTError(f"DiTConfig.{k} must be a number, got {v!r}")
+        check_config(self, self.rules(), DiTError)
         if int(self.width * self.mlp_ratio) < 1: raise DiTError(f"DiTConfig.mlp_ratio must give an MLP of width >= 1, got {self.mlp_ratio}")
-        if not 0 <= self.dropout < 1: raise DiTError(f"DiTConfig.dropout must be in [0, 1), got {self.dropout}")
-        for k in ('latent_channels', 'width', 'depth', 'heads', 'text_dim', 'patch', 'fourier_dim'):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise DiTError(f"DiTConfig.{k} must be an integer >= 1, got {v!r}")
         if self.width % self.heads: raise DiTError(f"width {self.width} is not divisible by heads {self.heads}")
         if self.fourier_dim % 2: raise DiTError(f"fourier_dim must be even (cos and sin halves), got {self.fourier_dim}")
-        if self.extra_cond_dim < 0: raise DiTError(f"extra_cond_dim must be >= 0, got {self.extra_cond_dim}")
 
+# %% ../nbs/05_dit.ipynb #71a96220
 PRESETS = {'tiny':  DiTConfig(width=64, depth=4, heads=4),     # tests and lessons: runs in milliseconds
            'small': DiTConfig(width=160, depth=8, heads=2),    # the CPU reference model (~5.5M params, head dim 80; see Choosing the CPU preset)
            'base':  DiTConfig(width=512, depth=16, heads=8),   # GPU
@@ -82,6 +83,7 @@ def modulate(x: Tensor, shift: Tensor, scale: Tensor) -> Tensor:
     "adaLN: `x (B, N, D) * (1 + scale) + shift` with per-example `shift, scale` `(B, D)`."
     return x * (1 + scale[:, None]) + shift[:, None]
 
+# %% ../nbs/05_dit.ipynb #6a2b855a
 class Attention(nn.Module):
     "Multi-head attention from tokens `(B, N, D)` to a context `(B, L, Dc)` (itself for self-attention)."
     def __init__(self, dim: int, heads: int, ctx_dim: int | None = None, dropout: float = 0.):
@@ -117,6 +119,7 @@ class DiTBlock(nn.Module):
         h = h + g2[:, None] * self.cross(self.norm2(h), ctx, mask)                    # (B, N, D)
         return h + g3[:, None] * self.mlp(modulate(self.norm3(h), b3, s3))            # (B, N, D)
 
+# %% ../nbs/05_dit.ipynb #500d3c49
 class FinalLayer(nn.Module):
     "LayerNorm, adaLN shift/scale from `c`, then a linear back to `patch * C` channels per token."
     def __init__(self, cfg: DiTConfig):
@@ -159,6 +162,7 @@ def count_params(cfg: DiTConfig) -> int:
     "Number of parameters of a DiT with `cfg`, counted on the meta device (no memory allocated)."
     with torch.device('meta'): return sum(p.numel() for p in DiT(cfg).parameters())
 
+# %% ../nbs/05_dit.ipynb #7fc45e0f
 def available_memory(device='cpu') -> int | None:
     "Bytes free for new tensors on `device`: the CPU's MemAvailable (None where unknown), a CUDA device's free memory."
     d = torch.device(device)
@@ -167,6 +171,7 @@ def available_memory(device='cpu') -> int | None:
         with open('/proc/meminfo') as f: return next(int(l.split()[1]) * 1024 for l in f if l.startswith('MemAvailable:'))
     except (OSError, StopIteration, ValueError): return None
 
+# %% ../nbs/05_dit.ipynb #6202960b
 def memory_estimate(cfg: DiTConfig, batch: int = 0, frames: int = 128, *, train: bool = False, copies: int = 1) -> int:
     """Rough fp32 bytes for `copies` DiTs of `cfg` and a batch of `batch` clips of `frames` latent frames: weights (training: x4,
     with gradients and Adam's two moments), plus activations (training: every block's, kept for the backward pass)."""
@@ -174,6 +179,7 @@ def memory_estimate(cfg: DiTConfig, batch: int = 0, frames: int = 128, *, train:
     block = batch * (N * cfg.width * (24 if train else 6) + cfg.heads * N * N * (3 if train else 1)) * 4   # one block's activations
     return copies * count_params(cfg) * 4 * (4 if train else 1) + block * (cfg.depth if train else 2)
 
+# %% ../nbs/05_dit.ipynb #19c7ef73
 def check_memory(cfg: DiTConfig, batch: int = 0, frames: int = 128, *, train: bool = False, copies: int = 1, per_clip: int = 1,
                  device='cpu', what: str = 'this run') -> int:
     "`memory_estimate` for `batch` clips (each `per_clip` network inputs, e.g. 2 with CFG), or a `DiTError` saying what fits if it exceeds 90% of the memory free on `device`."
@@ -219,10 +225,12 @@ def _embed(self: DiT, x: Tensor, c_noise: Tensor, cond: dict | None, extra: Tens
     if extra is not None: c = c + self._extra(extra)                                      # (B, D)
     return h, c, self.text_norm(cond['states']), cond['mask'].bool()
 
+# %% ../nbs/05_dit.ipynb #719669db
 def _head(self: DiT, h: Tensor, c: Tensor) -> Tensor:
     "Everything after the blocks: the final layer and unpatchify, `(B, N, D)` -> `(B, C, T)`."
     return unpatchify(self.final(h, c), self.cfg.patch)
 
+# %% ../nbs/05_dit.ipynb #da62e17f
 def _dit_forward(self: DiT, x: Tensor, c_noise: Tensor, cond: dict | None, *, blocks=None, return_hidden=None, extra: Tensor | None = None):
     "`x` `(B, C, T)`, `c_noise` `(B,)`, text `cond` -> `(B, C, T)`, or `(out, {i: (B, N, D)})` when `return_hidden` lists blocks."
     idx = self._block_indices(blocks)
@@ -236,6 +244,7 @@ def _dit_forward(self: DiT, x: Tensor, c_noise: Tensor, cond: dict | None, *, bl
     out = self.head(h, c)                                                                 # (B, C, T)
     return out if return_hidden is None else (out, hidden)
 
+# %% ../nbs/05_dit.ipynb #f9f4e665
 def _extra(self: DiT, extra: Tensor) -> Tensor:
     if self.extra_embed is None: raise DiTError("extra conditioning given, but this DiT has extra_cond_dim=0; set it in the config")
     if extra.shape[-1] != self.cfg.extra_cond_dim: raise DiTError(f"extra must be (B, {self.cfg.extra_cond_dim}), got {tuple(extra.shape)}")

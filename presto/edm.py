@@ -11,6 +11,7 @@ import torch
 from torch import nn, Tensor
 from tqdm.auto import trange
 from .fileio import format_table
+from .checks import check_config, number
 
 # %% auto #0
 __all__ = ['NOISE_DISTS', 'EDM_SIGMA_DATA', 'SAMPLERS', 'append_dims', 'add_noise', 'edm_precond', 'EDMDenoiser', 'loss_weight',
@@ -77,11 +78,15 @@ class NoiseLevels:
     sigma_max: float = 80.0  # largest sampling noise level; x at sigma_max is essentially pure noise
     rho: float = 7.0         # Karras schedule curvature; larger spends more steps at low noise
 
+    def rules(self) -> dict:
+        "What each field allows (`presto.checks`)"
+        return dict(P_mean=number(), P_std=number(above=0), sigma_min=number(above=0), sigma_max=number(above=0), rho=number(above=0))
+
     def __post_init__(self):
+        check_config(self, self.rules())
         if not 0 < self.sigma_min < self.sigma_max:
             raise ValueError(f"need 0 < sigma_min < sigma_max, got sigma_min={self.sigma_min}, sigma_max={self.sigma_max}")
-        if self.rho <= 0: raise ValueError(f"rho must be > 0, got {self.rho}")
-        if self.P_std <= 0: raise ValueError(f"P_std must be > 0, got {self.P_std}")
+
 
 # %% ../nbs/00_edm.ipynb #092c2940
 def karras_sigma(u: Tensor, sigma_min: float = 0.002, sigma_max: float = 80., rho: float = 7.) -> Tensor:
@@ -152,6 +157,7 @@ def cat_cond(a, b):
     if isinstance(a, dict): return {k: cat_cond(a[k], b[k]) for k in a}
     raise TypeError(f"cannot batch conditions of type {type(a).__name__}; use tensors or dicts of tensors")
 
+# %% ../nbs/00_edm.ipynb #3a2ab0a3
 def cfg(d_uncond: Tensor, d_cond: Tensor, w: float) -> Tensor:
     "Classifier-free guidance in denoiser space: `D_null + w * (D_cond - D_null)`."
     return d_uncond + w * (d_cond - d_uncond)
@@ -191,6 +197,7 @@ def _toy_sample(self: GaussianToy, n: int, cls: Tensor | None = None, generator=
     z = torch.randn(n, self.channels, self.length, generator=generator).to(dev)
     return self.mu[cls] + self._eig(z, self.lam.sqrt()), cls
 
+# %% ../nbs/00_edm.ipynb #84bd78e3
 def _toy_denoise(self: GaussianToy, x: Tensor, sigma: Tensor, cond: Tensor) -> Tensor:
     "The minimum-MSE denoiser `E[x0 | x]` for class `cond` `(B,)`; `cond = -1` means unconditional (mixture)."
     s2 = append_dims(sigma.to(x.dtype), 3) ** 2                                  # (B, 1, 1)
@@ -201,6 +208,7 @@ def _toy_denoise(self: GaussianToy, x: Tensor, sigma: Tensor, cond: Tensor) -> T
     w = torch.where(cond[:, None] >= 0, nn.functional.one_hot(cond.clamp(min=0), self.n_classes).to(x.dtype), logp.softmax(-1))
     return torch.einsum('bk,bkct->bct', w, D)
 
+# %% ../nbs/00_edm.ipynb #79ea6b41
 def _toy_generator(self: GaussianToy, x: Tensor, sigma: Tensor, cond: Tensor) -> Tensor:
     "The ideal one-step generator: the exact probability-flow ODE map from `sigma` to 0, for class `cond` `(B,)`."
     if (cond < 0).any(): raise ValueError("the exact flow map is only closed form for a single class (cond >= 0)")
@@ -313,6 +321,7 @@ def _toy_stats(toy: GaussianToy, x: Tensor, cls: Tensor) -> tuple[float, float]:
     mean_err = (r.mean(0).norm() / toy.mu[cls].flatten(0, 1).norm(dim=1).mean()).item()
     return mean_err, _rel(r.T @ r / len(r), toy.K)
 
+# %% ../nbs/00_edm.ipynb #c8ebf1ef
 @torch.no_grad()
 def sampler_error_table(samplers=None, steps=(1, 2, 4, 8, 16, 32), *, dim: int = 32, n: int = 4096, seed: int = 0,
                         device='cpu', levels: NoiseLevels = NoiseLevels()) -> list[dict]:

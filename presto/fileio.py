@@ -22,6 +22,7 @@ def fsync_dir(folder):
     except OSError: pass
     finally: os.close(fd)
 
+# %% ../nbs/89_fileio.ipynb #0d8db148
 class atomic_write:
     "Context manager: yields a temp path beside `path`; on success fsyncs it and `os.replace`s it onto `path`, on error removes it."
     def __init__(self, path, suffix: str = ''):  # path: final file; suffix: temp-file suffix (some writers need it)
@@ -44,6 +45,7 @@ class atomic_write:
         else: self.tmp.unlink(missing_ok=True)
         return False
 
+# %% ../nbs/89_fileio.ipynb #5c5671bd
 def write_text(path, text:str):
     "Write `text` to `path` atomically (a temp file beside it, then `os.replace`)"
     with atomic_write(path) as tmp: tmp.write_text(text)

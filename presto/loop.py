@@ -57,11 +57,28 @@ class Run:
             self.check(load_checkpoint(self.stem, kind=self.kind)[1])
         return load_training_state(self.stem, self.modules, self.opt, self.gen, kind=self.kind)['step']
 
+# %% ../nbs/91_loop.ipynb #a8a82299
 def _set_lr(opt, lr, step: int):
     for name, o in (opt.items() if isinstance(opt, dict) else [(None, opt)]):
         f = lr.get(name) if isinstance(lr, dict) else lr
         if f is not None:
             for g in o.param_groups: g['lr'] = f(step)
+
+# %% ../nbs/91_loop.ipynb #ac348baf
+def _log_row(log, bar, step: int, logs: dict, world: int, on_log):
+    "Write `logs` at `step`, averaged over the `world` processes, to the open metrics file `log` (rank 0) and to `on_log`"
+    row = {'step': step, **mean_over_ranks(logs, world)}
+    if log: log.write(json.dumps(row) + '\n'); log.flush()
+    if log and on_log: on_log(row)
+    if 'loss' in row: bar.set_postfix(loss=round(row['loss'], 4))
+
+# %% ../nbs/91_loop.ipynb #b2752133
+def _save_at(run: Run, step: int, rank: int, world: int, on_checkpoint):
+    "Rank 0 saves `run` at `step` and calls `on_checkpoint(step)`; with several processes, all wait until it has"
+    if rank == 0:
+        run.save(step)
+        if on_checkpoint: on_checkpoint(step)
+    if world > 1: torch.distributed.barrier()
 
 # %% ../nbs/91_loop.ipynb #39bcd6c1
 def run_loop(run: Run, step_fn: Callable[[int], dict], *, steps: int, log_every: int, ckpt_every: int,
@@ -83,16 +100,8 @@ def run_loop(run: Run, step_fn: Callable[[int], dict], *, steps: int, log_every:
             try: logs = step_fn(step)
             except FloatingPointError as e:
                 raise FloatingPointError(f"{e} at step {step}; stopped. The last good state is in {run.stem}.*") from None
-            if (step + 1) % log_every == 0 or step + 1 == end:
-                row = {'step': step + 1, **mean_over_ranks(logs, world)}
-                if log: log.write(json.dumps(row) + '\n'); log.flush()
-                if log and on_log: on_log(row)
-                if 'loss' in row: bar.set_postfix(loss=round(row['loss'], 4))
-            if (step + 1) % ckpt_every == 0 or step + 1 == end:
-                if rank == 0:
-                    run.save(step + 1)
-                    if on_checkpoint: on_checkpoint(step + 1)
-                if world > 1: torch.distributed.barrier()
+            if (step + 1) % log_every == 0 or step + 1 == end: _log_row(log, bar, step + 1, logs, world, on_log)
+            if (step + 1) % ckpt_every == 0 or step + 1 == end: _save_at(run, step + 1, rank, world, on_checkpoint)
     finally:
         if log: log.close()
     return max(start, end)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .audio import SAMPLE_RATE, MelSpectrogram, resample
 from .autoencoder import ConvNeXtBlock, ChannelNorm, load_clips
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
@@ -19,6 +20,7 @@ from .cache import build_cache
 from .dataset import read_manifest
 from .text import TextEncoder
 from .edm import nfe
+from .checks import Rule, check_config, integer, number
 
 # %% auto #0
 __all__ = ['ATTRIBUTES', 'MENTION_OF', 'gaussian_stats', 'frechet_gaussians', 'frechet_distance', 'median_bandwidth', 'mmd',
@@ -36,6 +38,7 @@ def gaussian_stats(x) -> tuple[np.ndarray, np.ndarray]:
     if x.ndim != 2 or len(x) < 2: raise ValueError(f"embeddings must be (n, d) with n >= 2, got shape {x.shape}")
     return x.mean(0), np.cov(x, rowvar=False)
 
+# %% ../nbs/08_eval.ipynb #cd24639e
 def frechet_gaussians(mu1, s1, mu2, s2) -> float:
     "Fréchet distance between N(mu1, s1) and N(mu2, s2)."
     from scipy import linalg
@@ -61,6 +64,7 @@ def median_bandwidth(x) -> float:
     d = torch.cdist(x, x)
     return d[torch.triu(torch.ones_like(d, dtype=torch.bool), 1)].median().item()
 
+# %% ../nbs/08_eval.ipynb #317220a7
 def mmd(real, fake, bandwidth: float | None = None) -> float:
     "Unbiased RBF-kernel MMD^2 between `real` `(m, d)` and `fake` `(n, d)`, times 1000; `bandwidth` defaults to `median_bandwidth(real)`."
     x, y = (torch.as_tensor(np.asarray(a), dtype=torch.float64) for a in (real, fake))
@@ -104,6 +108,15 @@ class EmbedderConfig:
     mel_std: float = 1.0
     classes: dict = field(default_factory=dict)   # attribute -> list of class names (one linear head each)
 
+    def rules(self) -> dict:
+        "What each field allows (`presto.checks`)"
+        names = lambda v: isinstance(v, dict) and all(isinstance(a, str) and isinstance(c, list) and c and all(isinstance(x, str) for x in c) for a, c in v.items())
+        return dict(n_mels=integer(1), width=integer(1), blocks=integer(1), dim=integer(1), text_dim=integer(1), mel_mean=number(),
+                    mel_std=number(above=0), classes=Rule('a dict attribute -> non-empty list of class names', names, ([], {'key': []}, {'key': [1]})))
+
+    def __post_init__(self): check_config(self, self.rules())
+
+# %% ../nbs/08_eval.ipynb #e4b9fc88
 class AudioTextEmbedder(nn.Module):
     "Audio `(B, N)` at 16 kHz -> unit embedding `(B, dim)`; pooled text `(B, text_dim)` -> unit embedding `(B, dim)`; attribute logits."
     def __init__(self, cfg: EmbedderConfig = EmbedderConfig()):
@@ -118,16 +131,19 @@ class AudioTextEmbedder(nn.Module):
         self.heads = nn.ModuleDict({a: nn.Linear(2 * W, len(c)) for a, c in cfg.classes.items()})
         self.log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))         # 1 / temperature, CLIP's start
 
-    def features_from_mel(self, mel: Tensor) -> Tensor:                        # mel: (B, n_mels, F) log-mel
-        h = self.stem((mel - self.cfg.mel_mean) / self.cfg.mel_std)             # (B, W, F/2)
-        h = self.blocks(h)                                                      # (B, W, F/2)
-        return self.norm(torch.cat([h.mean(-1), h.amax(-1)], -1))               # (B, 2W)
+# %% ../nbs/08_eval.ipynb #919389d3
+@patch
+def features_from_mel(self: AudioTextEmbedder, mel: Tensor) -> Tensor:        # mel: (B, n_mels, F) log-mel
+    h = self.stem((mel - self.cfg.mel_mean) / self.cfg.mel_std)             # (B, W, F/2)
+    h = self.blocks(h)                                                      # (B, W, F/2)
+    return self.norm(torch.cat([h.mean(-1), h.amax(-1)], -1))               # (B, 2W)
 
-    def forward(self, mel: Tensor, pooled: Tensor) -> tuple[Tensor, Tensor, dict]:
-        f = self.features_from_mel(mel)                                         # (B, 2W)
-        a = F.normalize(self.audio_proj(f), dim=-1)                             # (B, dim)
-        t = F.normalize(self.text_proj(pooled), dim=-1)                         # (B, dim)
-        return a, t, {k: h(f) for k, h in self.heads.items()}                  # logits per attribute (B, n_classes)
+@patch
+def forward(self: AudioTextEmbedder, mel: Tensor, pooled: Tensor) -> tuple[Tensor, Tensor, dict]:
+    f = self.features_from_mel(mel)                                         # (B, 2W)
+    a = F.normalize(self.audio_proj(f), dim=-1)                             # (B, dim)
+    t = F.normalize(self.text_proj(pooled), dim=-1)                         # (B, dim)
+    return a, t, {k: h(f) for k, h in self.heads.items()}                  # logits per attribute (B, n_classes)
 
 # %% ../nbs/08_eval.ipynb #28dab778
 def mel_cache(dataset_dir, n_mels: int = 64, text_model=None) -> Path:
@@ -136,6 +152,7 @@ def mel_cache(dataset_dir, n_mels: int = 64, text_model=None) -> Path:
     return build_cache(dataset_dir, lambda w: mel(w[:, 0]).half(), lambda caps: {'pooled': te.encode(caps)['pooled']},
                        f'mel{n_mels}', fingerprint=f'mel{n_mels}+{te.fingerprint}', batch_size=64, progress=True)
 
+# %% ../nbs/08_eval.ipynb #fedf5c94
 @dataclass
 class EmbedderTrainConfig:
     "How the embedder is trained (defaults: the reference checkpoint's run)."
@@ -148,10 +165,19 @@ class EmbedderTrainConfig:
     attr_weight: float = 0.5    # weight of the attribute cross-entropies
     seed: int = 0               # data order, crops and initialisation
 
+    def rules(self) -> dict:
+        "What each field allows (`presto.checks`)"
+        return dict(steps=integer(1), batch_size=integer(2), lr=number(above=0), warmup=integer(0), weight_decay=number(0),
+                    crop_frames=integer(1), attr_weight=number(0), seed=integer(0))
+
+    def __post_init__(self): check_config(self, self.rules())
+
+# %% ../nbs/08_eval.ipynb #d8169e0f
 def attribute_labels(rows: list[dict], classes: dict) -> dict[str, Tensor]:
     "Class index per row and attribute `(M,)` (-100, ignored by the loss, where a value is not among the classes)."
     return {a: torch.tensor([c.index(r[a]) if r[a] in c else -100 for r in rows]) for a, c in classes.items()}
 
+# %% ../nbs/08_eval.ipynb #edff11a1
 def embedder_loss(model: AudioTextEmbedder, mel: Tensor, pooled: Tensor, labels: dict, attr_weight: float = 0.5) -> tuple[Tensor, dict]:
     "Symmetric InfoNCE plus weighted attribute cross-entropies: `(loss, logs)`."
     a, t, logits = model(mel, pooled)
@@ -192,6 +218,7 @@ def save_embedder(model: AudioTextEmbedder, stem, info: dict | None = None, dtyp
     "Save an embedder (weights fp16 by default) with its config as an `embedder` checkpoint."
     return save_checkpoint(stem, model.state_dict(), {'embedder': asdict(model.cfg), 'info': info or {}}, kind='embedder', dtype=dtype)
 
+# %% ../nbs/08_eval.ipynb #9169427d
 class Embedder:
     "The metrics' interface: `embed_audio(wav (B, N))`, `embed_text(prompts)` and `classify(wav)`, all without gradients."
     sample_rate = SAMPLE_RATE
@@ -206,24 +233,31 @@ class Embedder:
             self._text = TextEncoder(device=self.device)
         return self._text
 
-    @torch.no_grad()
-    def features(self, wav: Tensor) -> Tensor:
-        "Pooled audio features `(B, 2W)` of audio `(B, N)` (or `(B, 1, N)`), in batches."
-        wav = torch.as_tensor(wav).float().reshape(len(wav), -1)
-        return torch.cat([self.model.features_from_mel(self.model.mel(w.to(self.device))) for w in wav.split(self.batch_size)]).cpu()
+# %% ../nbs/08_eval.ipynb #c207f3a2
+@patch
+@torch.no_grad()
+def features(self: Embedder, wav: Tensor) -> Tensor:
+    "Pooled audio features `(B, 2W)` of audio `(B, N)` (or `(B, 1, N)`), in batches."
+    wav = torch.as_tensor(wav).float().reshape(len(wav), -1)
+    return torch.cat([self.model.features_from_mel(self.model.mel(w.to(self.device))) for w in wav.split(self.batch_size)]).cpu()
 
-    @torch.no_grad()
-    def embed_audio(self, wav: Tensor) -> Tensor: return F.normalize(self.model.audio_proj(self.features(wav).to(self.device)), dim=-1).cpu()
+@patch
+@torch.no_grad()
+def embed_audio(self: Embedder, wav: Tensor) -> Tensor: return F.normalize(self.model.audio_proj(self.features(wav).to(self.device)), dim=-1).cpu()
 
-    @torch.no_grad()
-    def embed_text(self, prompts: list[str]) -> Tensor:
-        return F.normalize(self.model.text_proj(self.text.encode(list(prompts))['pooled'].to(self.device)), dim=-1).cpu()
+# %% ../nbs/08_eval.ipynb #ef4633b7
+@patch
+@torch.no_grad()
+def embed_text(self: Embedder, prompts: list[str]) -> Tensor:
+    return F.normalize(self.model.text_proj(self.text.encode(list(prompts))['pooled'].to(self.device)), dim=-1).cpu()
 
-    @torch.no_grad()
-    def classify(self, wav: Tensor) -> dict[str, list[str]]:
-        f = self.features(wav).to(self.device)
-        return {a: [self.model.cfg.classes[a][i] for i in h(f).argmax(-1).tolist()] for a, h in self.model.heads.items()}
+@patch
+@torch.no_grad()
+def classify(self: Embedder, wav: Tensor) -> dict[str, list[str]]:
+    f = self.features(wav).to(self.device)
+    return {a: [self.model.cfg.classes[a][i] for i in h(f).argmax(-1).tolist()] for a, h in self.model.heads.items()}
 
+# %% ../nbs/08_eval.ipynb #941e36fe
 def load_embedder(stem, device='cpu', text_encoder=None) -> Embedder:
     "The embedder saved at `stem` as an `Embedder`."
     tensors, cfg = load_checkpoint(stem, kind='embedder')
@@ -240,6 +274,7 @@ def embed(embedder, wav: Tensor, sr: int = SAMPLE_RATE) -> np.ndarray:
     if getattr(embedder, 'sample_rate', sr) != sr: wav = torch.as_tensor(resample(wav, sr, embedder.sample_rate)).float()
     return np.asarray(torch.as_tensor(embedder.embed_audio(wav)).float())
 
+# %% ../nbs/08_eval.ipynb #5c4e6e2c
 class MelStatsEmbedder:
     "A training-free audio embedder: mean and std of each log-mel band `(B, 2 n_mels)`; no text tower."
     sample_rate = SAMPLE_RATE
@@ -254,6 +289,7 @@ def mel_stats_embedder(path=None, device='cpu') -> MelStatsEmbedder:
     "Factory for `python:presto.metrics.mel_stats_embedder` (takes no weights)."
     return MelStatsEmbedder()
 
+# %% ../nbs/08_eval.ipynb #f15c25c1
 class LaionClapEmbedder:
     "LAION-CLAP (Wu et al. 2023) from a local checkpoint, through the `laion_clap` package (48 kHz audio, 512-d)."
     sample_rate = 48000
@@ -270,6 +306,7 @@ class LaionClapEmbedder:
     @torch.no_grad()
     def embed_text(self, prompts) -> Tensor: return torch.as_tensor(self.model.get_text_embedding(list(prompts), use_tensor=True)).cpu()
 
+# %% ../nbs/08_eval.ipynb #f4befb21
 def load_any_embedder(spec, device='cpu'):
     "An embedder from a spec: a presto checkpoint stem, `laion-clap:PATH`, or `python:MODULE.FUNCTION[:PATH]`."
     import importlib
@@ -346,12 +383,14 @@ class Reference:
     asked: list[dict]
     bandwidth: float
 
+# %% ../nbs/08_eval.ipynb #1e4bb091
 def reference_set(embedder, dataset_dir, split: str = 'test', max_clips: int | None = None) -> Reference:
     "Embed the real clips of `split` and collect their captions and requested attributes."
     wav, rows = load_split(dataset_dir, split, max_clips)
     e = embed(embedder, wav)
     return Reference(e, [r['caption'] for r in rows], [prompt_attributes(r) for r in rows], median_bandwidth(e))
 
+# %% ../nbs/08_eval.ipynb #2d53baf0
 def score(embedder, ref: Reference, wav: Tensor, prompts: list[str] | None = None, asked: list[dict] | None = None) -> dict:
     "Every metric for generated audio `wav` `(M, N)` made from `prompts` (default: the reference's), against `ref`."
     prompts, asked = prompts or ref.prompts, asked or ref.asked
@@ -362,6 +401,7 @@ def score(embedder, ref: Reference, wav: Tensor, prompts: list[str] | None = Non
     if hasattr(embedder, 'classify'): out['attr_acc'] = attribute_accuracy(embedder.classify(wav), asked)['mean']
     return out
 
+# %% ../nbs/08_eval.ipynb #5c934ae2
 def evaluate(pipe, embedder, ref: Reference, *, sampler: str | None = None, steps: int | None = None, cfg: float | None = None,
              budget: float | None = None, seed: int = 0, batch_size: int = 16, n: int | None = None, progress: bool = False) -> dict:
     "Generate a clip per reference prompt (the first `n`) with `pipe` and score them: one row of metrics."
@@ -399,6 +439,7 @@ def metric_floor(embedder, ref: Reference, dataset_dir, n: int | None = None, *,
     return {'model': f'floor: real {split} vs reference', 'n': n, 'resamples': resamples,
             **{k: float(np.mean([d[k] for d in draws])) for k in keys}, **{f'{k}_std': float(np.std([d[k] for d in draws])) for k in keys}}
 
+# %% ../nbs/08_eval.ipynb #8259c3db
 def with_excess(rows: list[dict], floor: dict) -> list[dict]:
     "`rows` with `excess_fad` = FAD minus the floor's FAD (the part a model can still improve)."
     return [{**r, 'excess_fad': r['fad'] - floor['fad']} for r in rows]
@@ -423,6 +464,7 @@ def speedups(rows: list[dict], key: str = 'total_ms') -> list[dict]:
     for r in rows: first.setdefault(r.get('batch'), r[key])
     return [{**r, 'speedup': first[r.get('batch')] / r[key]} for r in rows]
 
+# %% ../nbs/08_eval.ipynb #42f534ad
 def profile_stages(pipe, *, prompt: str = 'a fast Irish reel on the flute', top: int = 12, out=None) -> str:
     "Top operators (self CPU time) of each stage of one warm batch-1 generation of `pipe`: where the time goes."
     from torch.profiler import profile, record_function

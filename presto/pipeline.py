@@ -46,20 +46,7 @@ class Pipeline:
         self.channels, self.rate = autoencoder.cfg.latent_channels, autoencoder.cfg.latent_rate
         self.blocks = None                                                    # fraction of block evaluations of the last sampling
 
-    @classmethod
-    def load(cls, model='base', autoencoder=None, *, checkpoint_dir='data/checkpoints', preset: str = 'small',
-             text_model=None, device='cpu', dtype=torch.float32) -> 'Pipeline':
-        "Load a model by name or path (see `resolve_model`), the autoencoder (default `<checkpoint_dir>/autoencoder`) and the text encoder."
-        stem = resolve_model(model, checkpoint_dir, preset)
-        ae = load_autoencoder(Path(checkpoint_dir) / 'autoencoder' if autoencoder is None else autoencoder, device=device)
-        return cls(_load_for(stem, ae, device, dtype), ae, TextEncoder(text_model, device=device), name=stem.name)
-
-    def sibling(self, model, *, checkpoint_dir='data/checkpoints', preset: str = 'small') -> 'Pipeline':
-        "A pipeline for another model (short name or path) that shares this one's autoencoder and text encoder."
-        stem = resolve_model(model, checkpoint_dir, preset)
-        return Pipeline(_load_for(stem, self.ae, self.device, self.dtype), self.ae, self.text, name=stem.name,
-                        levels=self.levels, train_frames=self.train_frames)
-
+# %% ../nbs/07b_generate.ipynb #4ce44712
 def _load_for(stem, ae, device, dtype):   # the model at `stem`, checked against the autoencoder whose latents it generates
     net = load_model(stem, device=device, dtype=dtype)
     expected = ae.stats['sigma_data'] * net.latent_scale                     # the model's data: latent_scale * latents
@@ -67,6 +54,22 @@ def _load_for(stem, ae, device, dtype):   # the model at `stem`, checked against
         raise CheckpointError(f"{stem} was trained on data with sigma_data {net.sigma_data:.4f} (latent scale {net.latent_scale:.4g}), but this "
                               f"autoencoder's latents scaled so have {expected:.4f}: pass the autoencoder it was trained with")
     return net
+
+# %% ../nbs/07b_generate.ipynb #361b5070
+@patch(cls_method=True)
+def load(cls: Pipeline, model='base', autoencoder=None, *, checkpoint_dir='data/checkpoints', preset: str = 'small',
+         text_model=None, device='cpu', dtype=torch.float32) -> 'Pipeline':
+    "Load a model by name or path (see `resolve_model`), the autoencoder (default `<checkpoint_dir>/autoencoder`) and the text encoder."
+    stem = resolve_model(model, checkpoint_dir, preset)
+    ae = load_autoencoder(Path(checkpoint_dir) / 'autoencoder' if autoencoder is None else autoencoder, device=device)
+    return cls(_load_for(stem, ae, device, dtype), ae, TextEncoder(text_model, device=device), name=stem.name)
+
+@patch
+def sibling(self: Pipeline, model, *, checkpoint_dir='data/checkpoints', preset: str = 'small') -> 'Pipeline':
+    "A pipeline for another model (short name or path) that shares this one's autoencoder and text encoder."
+    stem = resolve_model(model, checkpoint_dir, preset)
+    return Pipeline(_load_for(stem, self.ae, self.device, self.dtype), self.ae, self.text, name=stem.name,
+                    levels=self.levels, train_frames=self.train_frames)
 
 # %% ../nbs/07b_generate.ipynb #299f8425
 @patch
@@ -81,6 +84,7 @@ def sample(self: Pipeline, cond: dict, *, sampler: str | None = None, steps: int
     self.blocks = s.blocks
     return z
 
+# %% ../nbs/07b_generate.ipynb #c855a426
 @patch
 @torch.no_grad()
 def __call__(self: Pipeline, prompts, *, sampler: str | None = None, steps: int | None = None, cfg: float | None = None, seed: int = 0,
@@ -108,6 +112,7 @@ def slug(prompt: str, n: int = 48) -> str:
     "A file-name-safe short form of `prompt`."
     return re.sub(r'[^a-z0-9]+', '-', prompt.lower()).strip('-')[:n].rstrip('-') or 'clip'
 
+# %% ../nbs/07b_generate.ipynb #5e5c789b
 def output_paths(out, prompts: list[str], default_dir) -> list[Path]:
     "One audio path per prompt for `--out` `out` (a file, a folder, or `None` = `default_dir`)."
     out = Path(default_dir) if out is None else Path(out)
@@ -122,6 +127,7 @@ def output_paths(out, prompts: list[str], default_dir) -> list[Path]:
         raise GenerateError(f"--out {out}: cannot write {out.suffix!r} audio; allowed: {', '.join(FORMATS)} (or a folder)")
     return [out] if len(prompts) == 1 else [out.with_name(f'{out.stem}_{i}{out.suffix}') for i in range(len(prompts))]
 
+# %% ../nbs/07b_generate.ipynb #f097492b
 def save_spectrogram(path, wav: Tensor, sr: int, title: str = '') -> Path:
     "A PNG of `wav`'s waveform and log-mel spectrogram at `path`, written atomically."
     import matplotlib.pyplot as plt
@@ -130,6 +136,7 @@ def save_spectrogram(path, wav: Tensor, sr: int, title: str = '') -> Path:
     plt.close(axs[0].figure)
     return Path(path)
 
+# %% ../nbs/07b_generate.ipynb #d8796fa6
 def save_generation(g: Generation, paths: list[Path], *, png: bool = True) -> list[Path]:
     "Write each clip of `g` to its path, plus `.png` (unless `png=False`) and `.json` files beside it; returns all paths."
     written = []

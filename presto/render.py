@@ -29,6 +29,7 @@ def default_soundfont() -> Path:
     if spec is None: raise DataError("no soundfont given and pretty_midi (which bundles TimGM6mb.sf2) is not installed; pass a .sf2 path")
     return Path(spec.submodule_search_locations[0]) / 'TimGM6mb.sf2'
 
+# %% ../nbs/02b_render.ipynb #45001f46
 _SYNTHS = {}  # (soundfont path, sample rate) -> (Synth, soundfont id), per process
 
 def load_synth(soundfont=None, # a .sf2/.sf3 file (default: `default_soundfont()`)
@@ -122,6 +123,7 @@ def source_names(a:dict) -> list[str]:
     if s == 'medieval_polyphony': return ['medieval Italian polyphony', 'fourteenth-century Italian song']
     raise DataError(f"unknown source {s!r}; known: {', '.join(SOURCES)}")
 
+# %% ../nbs/02b_render.ipynb #ba65e9ea
 def with_article(phrase:str) -> str:
     "'a'/'an' + phrase; mass nouns ('... polyphony') take none"
     if phrase.endswith('polyphony'): return phrase
@@ -187,6 +189,7 @@ class BuildConfig:
 
     def weights(self) -> dict: return {s: w for s, w in (self.sources or {s: v.weight for s, v in SOURCES.items()}).items() if w > 0}
 
+# %% ../nbs/02b_render.ipynb #729b46d9
 def check_splits(splits) -> tuple:
     "`splits` as a tuple if it is 3 finite shares (train, valid, test) >= 0 summing to 1; else a `DataError` naming it"
     s = tuple(splits)
@@ -214,6 +217,14 @@ def _excerpt_attrs(ev, ens, bpm, shift, rng, clip_s):
     return events, dict(excerpt=[ex['start_bar'], ex['end_bar']], repeats=ex['repeats'], key=tonic, mode=mode,
                         octave_shift=octave, n_notes=len(n))
 
+# %% ../nbs/02b_render.ipynb #2f6074f4
+def _part_programs(ev:dict, ens) -> tuple:
+    "(index into `ens.programs`, GM program) of each part of the piece `ev`, ranked by the part's mean pitch"
+    notes = np.asarray(ev['notes'])
+    means = [notes[notes[:, 3] == p, 2].mean() if (notes[:, 3] == p).any() else 0 for p in range(ev['n_parts'])]
+    prog_idx = part_programs(ens, means)
+    return prog_idx, [ens.programs[i] for i in prog_idx]
+
 # %% ../nbs/02b_render.ipynb #2ba0b08e
 def render_clip(row:dict, # a catalog row: the piece
                 seed:int, # the clip's seed: every random choice comes from it
@@ -228,10 +239,7 @@ def render_clip(row:dict, # a catalog row: the piece
     ens = ENSEMBLES[rng.choice(ensembles_for(poly))]
     bpm, shift, target = rng.randint(*SOURCES[row['source']].tempo), rng.randint(*config.transpose), rng.uniform(*config.lufs)
     events, a = _excerpt_attrs(ev, ens, bpm, shift, rng, n / sr)
-    notes = np.asarray(ev['notes'])
-    means = [notes[notes[:, 3] == p, 2].mean() if (notes[:, 3] == p).any() else 0 for p in range(ev['n_parts'])]
-    prog_idx = part_programs(ens, means)
-    progs = [ens.programs[i] for i in prog_idx]
+    prog_idx, progs = _part_programs(ev, ens)
     if silent := sorted({int(k) for _, _, k, p, _ in events if not audible(progs[int(p)], k, sr=sr, soundfont=config.soundfont)}):
         raise PieceError(f"{row['piece']}: the soundfont's {ens.name} is silent on key(s) {silent}")
     wav = render_events(events, progs, n, sr=sr, soundfont=config.soundfont)

@@ -30,6 +30,7 @@ class ResultRow:
     sampler: str | None = None
     cfg: float | None = None
 
+# %% ../nbs/13_results.ipynb #64f96578
 RESULT_ROWS = (ResultRow('base', 'base'),                                     # DPM++(2M), 16 steps, CFG 3: the operating point of 08_eval
                ResultRow('ASE', 'ase', budget=0.75),
                ResultRow('Presto-L', 'presto-l', budget=0.75),
@@ -75,6 +76,7 @@ def interleaved_latency(pipes: dict, rows, *, rounds: int = 5, warmup: int = 1) 
     return [{**ms[0], **{k: float(np.median([m[k] for m in ms])) for k in keys},
              'rtf': float(np.median([m['rtf'] for m in ms]))} for ms in runs]
 
+# %% ../nbs/13_results.ipynb #6e5d7b4c
 def measure_results(rows=RESULT_ROWS, *, checkpoint_dir='data/checkpoints', preset: str = 'small', dataset='data/datasets/music21',
                     embedder=None, split: str = 'test', n: int | None = None, rounds: int = 5, batch_size: int = 16, seed: int = 0,
                     device='cpu', dtype=torch.float32, progress: bool = True) -> list[dict]:
@@ -110,6 +112,7 @@ def results_markdown(rows: list[dict]) -> str:
     lines += ['| ' + ' | '.join(fmt(r.get(k), f) for k, _, f in COLUMNS) + ' |' for r in rows]
     return '\n'.join(lines)
 
+# %% ../nbs/13_results.ipynb #c44ec453
 CLAIM_RATIOS = {'Presto-S, 4 steps': 1.1, 'Presto-S, 2 steps': 1.25, 'Presto-S, 1 step': 1.6, 'Presto-LS, 4 steps': 1.2}   # excess FAD vs the base's
 
 def check_claims(rows: list[dict], *, base: str = 'base') -> list[dict]:
@@ -135,6 +138,7 @@ def check_claims(rows: list[dict], *, base: str = 'base') -> list[dict]:
         if a in by and c in by: claim(f"{c} beats {a.split(',')[0]} in {q}", ex(by[c]) < ex(by[a]), f"{ex(by[c]):.3f} vs {ex(by[a]):.3f}")
     return out
 
+# %% ../nbs/13_results.ipynb #7ef0f710
 def claims_markdown(claims: list[dict]) -> str:
     return '\n'.join(f"- {'**holds**' if c['holds'] else '**does not hold**'}: {c['claim']} — {c['figures']}" for c in claims)
 
@@ -146,6 +150,7 @@ class Stage:
     argv: tuple
     outputs: tuple
 
+# %% ../nbs/13_results.ipynb #66f84ec2
 RECIPES = {
     'tiny': dict(model='tiny', clips=32, splits='0.4,0.2,0.4', ae=('--steps', '20', '--batch-size', '4', '--width', '32', '--eval-clips', '2', '--fp32'),
                  base=('--steps', '30', '--batch-size', '8', '--warmup', '5', '--samples', '0', '--fp32'), embedder=('--steps', '20', '--batch-size', '8'),
@@ -158,6 +163,7 @@ RECIPES = {
                 distill=('--steps', '10000', '--batch-size', '64'), layerdrop=('--steps', '4000', '--batch-size', '128'), results=('--rounds', '10')),
 }
 
+# %% ../nbs/13_results.ipynb #a4422cee
 def reproduce_plan(recipe: str = 'cpu') -> list[Stage]:
     "The stages of `presto reproduce RECIPE`, in order."
     if recipe not in RECIPES: raise ValueError(f"reproduce recipe {recipe!r}; allowed: {', '.join(RECIPES)}")
@@ -188,6 +194,7 @@ def stage_argv(stage: Stage, folder, recipe: str, settings=None) -> list[str]:
     if '--out' in args: i = args.index('--out') + 1; args[i] = str(f / args[i])
     return argv + args
 
+# %% ../nbs/13_results.ipynb #4e5828e0
 class ReproduceError(ValueError):
     "A `presto reproduce` problem: an unknown recipe or stage, or a folder holding another recipe's run."
 
@@ -200,6 +207,7 @@ def stage_done(stage: Stage, folder, recipe: str) -> bool:
     rec = _state(folder).get('stages', {}).get(stage.name, {})
     return rec.get('status') == 'done' and rec.get('argv') == list(stage.argv) and all((Path(folder) / o).exists() for o in stage.outputs)
 
+# %% ../nbs/13_results.ipynb #fed11e0b
 def _clear(stage: Stage, folder):
     "Remove what an earlier run of `stage` left: its outputs and, for a model, its training run (so it does not resume)."
     import shutil
@@ -207,18 +215,36 @@ def _clear(stage: Stage, folder):
         (Path(folder) / o).unlink(missing_ok=True)
         if o.startswith('checkpoints/'): shutil.rmtree(Path(folder) / 'runs' / Path(o).stem, ignore_errors=True)
 
-def reproduce(folder, recipe: str = 'cpu', *, run, stop_after: str | None = None, settings=None, progress: bool = True) -> int:
-    """Run the stages of `recipe` not yet done into `folder` (stopping after `stop_after`); 0 when all ran, else the failing command's code.
-    `run(argv) -> exit code` runs one `presto` command line (`presto.cli.main`: the library does not import the commands)."""
-    from tqdm.auto import tqdm
-    plan, folder = reproduce_plan(recipe), Path(folder)
-    names = [s.name for s in plan]
+# %% ../nbs/13_results.ipynb #ae7d9759
+def _start(folder: Path, recipe: str, names: list[str], stop_after: str | None) -> dict:
+    "Check `stop_after` and the folder's recipe, then write and return the state the run continues from."
     if stop_after is not None and stop_after not in names: raise ReproduceError(f"--stop-after {stop_after!r}; stages: {', '.join(names)}")
     state = _state(folder)
     if state.get('recipe', recipe) != recipe:
         raise ReproduceError(f"{folder} holds a reproduction with recipe {state['recipe']!r}, not {recipe!r}: use another --out, or delete it")
     state = {'recipe': recipe, 'stages': state.get('stages', {})}
     folder.mkdir(parents=True, exist_ok=True); write_json(folder / 'reproduce.json', state)
+    return state
+
+def _run_stage(stage: Stage, folder: Path, recipe: str, settings, state: dict, run) -> int:
+    "Run `stage`'s command with `run`, recording it in `state` (and `reproduce.json`) as running, then done or failed."
+    from tqdm.auto import tqdm
+    argv = stage_argv(stage, folder, recipe, settings)
+    tqdm.write(f"[{stage.name}] presto {' '.join(argv)}")
+    state['stages'][stage.name] = {'argv': list(stage.argv), 'status': 'running'}; write_json(folder / 'reproduce.json', state)
+    t0 = time.time()
+    rc = run(argv)
+    state['stages'][stage.name] = {'argv': list(stage.argv), 'status': 'done' if rc == 0 else f'failed ({rc})', 'seconds': round(time.time() - t0, 1)}
+    write_json(folder / 'reproduce.json', state)
+    return rc
+
+# %% ../nbs/13_results.ipynb #00dbeb80
+def reproduce(folder, recipe: str = 'cpu', *, run, stop_after: str | None = None, settings=None, progress: bool = True) -> int:
+    """Run the stages of `recipe` not yet done into `folder` (stopping after `stop_after`); 0 when all ran, else the failing command's code.
+    `run(argv) -> exit code` runs one `presto` command line (`presto.cli.main`: the library does not import the commands)."""
+    from tqdm.auto import tqdm
+    plan, folder = reproduce_plan(recipe), Path(folder)
+    state = _start(folder, recipe, [s.name for s in plan], stop_after)
     bar, ran = tqdm(plan, desc=f'reproduce {recipe}', unit='stage', disable=not progress), False
     for i, stage in enumerate(bar):
         bar.set_postfix_str(stage.name)
@@ -226,13 +252,7 @@ def reproduce(folder, recipe: str = 'cpu', *, run, stop_after: str | None = None
         if not ran:                               # the first stage to run: every later one is made afresh from its outputs
             for later in plan[i + 1:]: _clear(later, folder); state['stages'].pop(later.name, None)
             ran = True
-        argv = stage_argv(stage, folder, recipe, settings)
-        tqdm.write(f"[{stage.name}] presto {' '.join(argv)}")
-        state['stages'][stage.name] = {'argv': list(stage.argv), 'status': 'running'}; write_json(folder / 'reproduce.json', state)
-        t0 = time.time()
-        rc = run(argv)
-        state['stages'][stage.name] = {'argv': list(stage.argv), 'status': 'done' if rc == 0 else f'failed ({rc})', 'seconds': round(time.time() - t0, 1)}
-        write_json(folder / 'reproduce.json', state)
+        rc = _run_stage(stage, folder, recipe, settings, state, run)
         if rc != 0:
             tqdm.write(f"[{stage.name}] failed with exit code {rc}; fix the cause and run the same command again to continue"); return rc
         if stage.name == stop_after: tqdm.write(f"stopped after {stage.name}; run the same command again to continue"); return 0

@@ -8,6 +8,7 @@ import contextlib, json, math, re
 from pathlib import Path
 import torch
 from torch import Tensor
+from fastcore.basics import patch
 from .edm import NoiseLevels, SAMPLERS, get_sampler, sampler_sigmas, check_sigmas, nfe
 from .text import guided_for, check_cond
 from .checkpoint import CheckpointError, checkpoint_paths
@@ -28,6 +29,7 @@ MAX_LENGTH_FACTOR = 4     # longest clip: this many training lengths
 
 def _real(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
+# %% ../nbs/07a_sampling.ipynb #8d1f8edc
 def check_steps(steps) -> int:
     "`steps` if it is an integer in [1, MAX_STEPS]."
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
@@ -39,6 +41,7 @@ def check_cfg(w) -> float:
     if not _real(w) or w < 0: raise GenerateError(f"CFG scale must be a finite number >= 0 (1 = no guidance), got {w!r}")
     return float(w)
 
+# %% ../nbs/07a_sampling.ipynb #8881a7b3
 def check_budget(budget) -> float:
     if not (_real(budget) and 0 < budget <= 1): raise GenerateError(f"budget={budget!r}: must be a fraction of block evaluations in (0, 1]")
     return float(budget)
@@ -49,6 +52,7 @@ def check_seed(seed) -> int:
         raise GenerateError(f"seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
     return seed
 
+# %% ../nbs/07a_sampling.ipynb #710b9172
 def duration_frames(duration, train_frames: int = 128, rate: float = 31.25) -> int:
     "Latent frames for `duration` seconds (`None`: the training length `train_frames`), at `rate` latent frames/s."
     if duration is None: return train_frames
@@ -67,6 +71,7 @@ SHORT_NAMES = {'base': 'base_{preset}', 'presto-s': 'presto_s_{preset}',      # 
                'presto-l': 'presto_l_{preset}', 'ase': 'ase_{preset}', 'presto-ls': 'presto_ls_{preset}'}
 DEFAULT_SAMPLING = {'sampler': 'dpmpp_2m', 'steps': 16, 'cfg': 3.0, 'budget': 1.0}  # for models without `default_sampling`: the base's operating point (08_eval)
 
+# %% ../nbs/07a_sampling.ipynb #72d1c024
 def checkpoint_kind(stem) -> str:
     "The `kind` recorded in a checkpoint's JSON, read without loading its weights."
     c_path = checkpoint_paths(stem)[1]
@@ -74,6 +79,7 @@ def checkpoint_kind(stem) -> str:
     try: return json.loads(c_path.read_text()).get('kind', '?')
     except (json.JSONDecodeError, AttributeError) as e: raise CheckpointError(f"{c_path}: not a presto checkpoint config ({e})") from None
 
+# %% ../nbs/07a_sampling.ipynb #ceabb1eb
 def available_models(checkpoint_dir) -> list[str]:
     "Checkpoint names in `checkpoint_dir` whose kind has a loader."
     out = []
@@ -83,6 +89,7 @@ def available_models(checkpoint_dir) -> list[str]:
         except CheckpointError: pass
     return out
 
+# %% ../nbs/07a_sampling.ipynb #928680e9
 def resolve_model(name, checkpoint_dir, preset: str = 'small') -> Path:
     "The checkpoint stem for `name`: a short name (`base`), a name in `checkpoint_dir`, or a path."
     name = str(name)
@@ -94,6 +101,7 @@ def resolve_model(name, checkpoint_dir, preset: str = 'small') -> Path:
     raise GenerateError(f"no model checkpoint {name!r}: looked for {', '.join(str(t) + '.json' for t in tries)}; short names: "
                         f"{', '.join(SHORT_NAMES)}; models in {checkpoint_dir}: {', '.join(have) or 'none'}")
 
+# %% ../nbs/07a_sampling.ipynb #c7347a6c
 def load_model(stem, device='cpu', dtype=torch.float32):
     "Load the model checkpoint at `stem` with the loader for its kind."
     kind = checkpoint_kind(stem)
@@ -108,6 +116,7 @@ def load_model(stem, device='cpu', dtype=torch.float32):
     model.latent_scale = float(json.loads(checkpoint_paths(stem)[1].read_text())['config'].get('latent_scale', 1.0))   # 1: unscaled latents
     return model
 
+# %% ../nbs/07a_sampling.ipynb #e3629b35
 def sampling_settings(model, sampler=None, steps=None, cfg=None, budget=None) -> dict:
     "`sampler`, `steps`, `cfg`, `budget` with each one left as None taken from `model.default_sampling` (or `DEFAULT_SAMPLING`)."
     d = {**DEFAULT_SAMPLING, **getattr(model, 'default_sampling', {})}
@@ -143,24 +152,29 @@ class Sampler:
     @property
     def kind(self) -> str: return getattr(self.model, 'kind', 'presto-l' if self.layered else 'base')
 
-    def sigmas(self, device=None) -> Tensor:
-        return sampler_sigmas(self.sampler, self.steps, self.levels, device=device)
+# %% ../nbs/07a_sampling.ipynb #c437245f
+@patch
+def sigmas(self: Sampler, device=None) -> Tensor:
+    return sampler_sigmas(self.sampler, self.steps, self.levels, device=device)
 
-    def settings(self) -> dict:
-        return {'sampler': self.sampler, 'steps': self.steps, 'nfe': nfe(self.sampler, self.steps), 'cfg': self.cfg, 'budget': self.budget}
+@patch
+def settings(self: Sampler) -> dict:
+    return {'sampler': self.sampler, 'steps': self.steps, 'nfe': nfe(self.sampler, self.steps), 'cfg': self.cfg, 'budget': self.budget}
 
-    @torch.no_grad()
-    def __call__(self, cond: dict, *, seed: int = 0, frames: int = 128, sigmas: Tensor | None = None, callback=None,
-                 progress: bool = False) -> Tensor:
-        "Latents `(B, C, frames)` for the text condition `cond`; clip `i` starts from noise seeded `seed + i`."
-        B, L, D = check_cond(cond); seed = check_seed(seed)
-        p = next(self.model.parameters())
-        sigmas = self.sigmas(p.device) if sigmas is None else check_sigmas(torch.as_tensor(sigmas, dtype=torch.float32)).to(p.device)
-        cond = {k: v.to(p.device, p.dtype if v.is_floating_point() else v.dtype) for k, v in cond.items()}
-        x = initial_noise(B, self.model.net.cfg.latent_channels, frames, seed, sigmas[0].item(), p.device, p.dtype)   # (B, C, T)
-        if self.layered: self.model.reset_count()
-        with self.model.at_budget(self.budget, sigmas) if self.layered else contextlib.nullcontext():
-            den = guided_for(self.model, self.cfg, cond)
-            z = self.fn(den, x, sigmas, cond=cond, callback=callback, disable=not progress, generator=renoise_generator(seed))
-        self.blocks = self.model.fraction if self.layered else 1.0
-        return z
+# %% ../nbs/07a_sampling.ipynb #23d321c5
+@patch
+@torch.no_grad()
+def __call__(self: Sampler, cond: dict, *, seed: int = 0, frames: int = 128, sigmas: Tensor | None = None, callback=None,
+             progress: bool = False) -> Tensor:
+    "Latents `(B, C, frames)` for the text condition `cond`; clip `i` starts from noise seeded `seed + i`."
+    B, L, D = check_cond(cond); seed = check_seed(seed)
+    p = next(self.model.parameters())
+    sigmas = self.sigmas(p.device) if sigmas is None else check_sigmas(torch.as_tensor(sigmas, dtype=torch.float32)).to(p.device)
+    cond = {k: v.to(p.device, p.dtype if v.is_floating_point() else v.dtype) for k, v in cond.items()}
+    x = initial_noise(B, self.model.net.cfg.latent_channels, frames, seed, sigmas[0].item(), p.device, p.dtype)   # (B, C, T)
+    if self.layered: self.model.reset_count()
+    with self.model.at_budget(self.budget, sigmas) if self.layered else contextlib.nullcontext():
+        den = guided_for(self.model, self.cfg, cond)
+        z = self.fn(den, x, sigmas, cond=cond, callback=callback, disable=not progress, generator=renoise_generator(seed))
+    self.blocks = self.model.fraction if self.layered else 1.0
+    return z

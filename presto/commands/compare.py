@@ -33,6 +33,7 @@ def compare(prompts: list[str], models=('base', 'presto-ls'), *, checkpoint_dir=
                      'files': [str(f) for f in files if f.suffix == '.wav']})
     return speedups(rows)
 
+# %% ../../nbs/commands/compare.ipynb #f2edd7ed
 def add_cli_args(p):
     "Options of `presto compare`."
     p.add_argument('prompts', nargs='+', metavar='PROMPT', help='text prompt(s); one clip each per model')
@@ -41,6 +42,7 @@ def add_cli_args(p):
     p.add_argument('--repeats', type=positive_int, default=3, help='timed runs per model after one warm-up (default: 3)')
     p.add_argument('--no-png', action='store_true', help='do not write spectrogram PNGs')
 
+# %% ../../nbs/commands/compare.ipynb #5c100230
 def cli_main(args, settings) -> int:
     "`presto compare`: the same prompts through several models; WAVs, latency and speed-up."
     prompts, models = check_prompts(args.prompts), [m.strip() for m in args.models.split(',') if m.strip()]

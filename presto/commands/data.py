@@ -21,6 +21,7 @@ def default_dataset_dir(settings, # a presto.settings.Settings
     "Where `presto data` writes a dataset by default: <data_dir>/datasets/<name>"
     return settings.path('data_dir') / 'datasets' / name
 
+# %% ../../nbs/commands/data.ipynb #c8bfc205
 def split_shares(text:str) -> tuple:
     "`--splits 0.8,0.1,0.1` -> (0.8, 0.1, 0.1); checked in full by `BuildConfig`"
     try: shares = tuple(float(x) for x in text.split(','))
@@ -28,6 +29,7 @@ def split_shares(text:str) -> tuple:
     if len(shares) != 3: raise argparse.ArgumentTypeError(f"{text!r}: give three numbers train,valid,test, e.g. 0.9,0.05,0.05")
     return shares
 
+# %% ../../nbs/commands/data.ipynb #3bb83b01
 def add_cli_args(parser:argparse.ArgumentParser):
     "Options of `presto data`"
     parser.add_argument('--clips', type=int, default=BuildConfig.n_clips, metavar='N', help='clips to render from the music21 corpus (default %(default)s)')
@@ -40,6 +42,7 @@ def add_cli_args(parser:argparse.ArgumentParser):
                         help='train, valid and test shares, assigned by piece (default: 0.9,0.05,0.05)')
     parser.add_argument('--force', action='store_true', help='rebuild even if the dataset is up to date')
 
+# %% ../../nbs/commands/data.ipynb #24ed41fe
 def format_record(rec:dict) -> str:
     "The summary `presto data` prints for a build record"
     where = f"{rec['n_clips']} clips (" + ', '.join(f"{s} {rec['splits'][s]}" for s in SPLITS) + f") in {rec['out_dir']}"
@@ -53,6 +56,7 @@ def format_record(rec:dict) -> str:
                      f"(more clips, other --splits, or a 'split' column in the metadata)")
     return '\n'.join(lines)
 
+# %% ../../nbs/commands/data.ipynb #85701f1f
 def cli_main(args:argparse.Namespace, # parsed `presto data` options
              settings, # a presto.settings.Settings: seed, data_dir, cache_dir
             ) -> int:

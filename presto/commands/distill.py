@@ -5,9 +5,7 @@
 # %% ../../nbs/commands/distill.ipynb #8c95c2b5
 from __future__ import annotations
 import argparse
-import torch
-from dataclasses import asdict
-from pathlib import Path
+import time
 from ..checkpoint import CheckpointError
 from ..cli import positive_int, preset_with_flags
 from ..cache import LatentDataset
@@ -18,8 +16,8 @@ from ..layerdrop import LayerDropDenoiser, fit_drop
 from ..sampling import load_model, resolve_model
 from ..presto_ls import save_presto_ls, train_presto_ls
 from ..settings import resolve_device
-from ..loop import rank_world
-from ..train import encode_dataset, latent_sigma_data, load_base_model
+from ..train import load_base_model
+from .training import init_distributed, run_paths, check_sigma_data, latent_cache, wandb_log
 
 # %% auto #0
 __all__ = ['csv_floats', 'add_cli_args', 'distill_config', 'cli_main']
@@ -29,6 +27,7 @@ def csv_floats(text: str) -> tuple:
     try: return tuple(float(t) for t in str(text).split(',') if t.strip())
     except ValueError: raise argparse.ArgumentTypeError(f"{text!r}: not comma-separated numbers") from None
 
+# %% ../../nbs/commands/distill.ipynb #bd4363e7
 def add_cli_args(p):
     "Options of `presto distill`; config flags default to the chosen `--method`'s preset."
     p.add_argument('--method', default='presto-s', choices=METHODS, help='distillation recipe (default: presto-s)')
@@ -57,49 +56,23 @@ def add_cli_args(p):
     p.add_argument('--stop-at', type=positive_int, help='end this run at this update (run again to continue)')
     p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
 
+# %% ../../nbs/commands/distill.ipynb #f8d704aa
 def distill_config(args, seed: int = 0) -> PrestoSConfig:
     "The preset of `args.method` with every config flag that was given replacing its field."
     return preset_with_flags(DISTILL_PRESETS[args.method], args, seed=seed)
 
-def cli_main(args, settings) -> int:
-    "`presto distill`: distil the base model into a few-step generator and save it."
-    import os, time
-    device, preset = resolve_device(settings), settings.preset
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.distributed.is_initialized():   # torchrun / accelerate launch
-        torch.distributed.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    rank, world = rank_world()
-    if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-    cfg = distill_config(args, settings.seed)
-    base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
-    base = load_base_model(base_stem, device=device)
-    check_memory(base.net.cfg, cfg.batch_size // world, train=True, copies=4, per_clip=3, device=device, what=f"distilling at --batch-size {cfg.batch_size}")
-    layers = None
-    if args.layers:                                                                    # Presto-LS (notebook 11_presto_ls)
-        layers_stem = resolve_model(args.layers, settings.path('checkpoint_dir'), preset)
-        layers = load_model(layers_stem, device=device)
-        if not isinstance(layers, LayerDropDenoiser): raise CheckpointError(f"--layers {args.layers}: {layers_stem} is not a layer-drop model")
-        fit_drop(multistep_sigmas(GENERATOR_SAMPLING['steps']), layers.net.cfg.depth, args.budget, **layers.ld.schedule())   # bad --budget fails now
-    dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
-    ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
-    name = 'presto_ls' if layers is not None else args.method.removesuffix('-ref').replace('-', '_')   # presto-s-ref -> presto_s_<preset>
-    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{name}_{preset}"
-    run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
-    sd = latent_sigma_data(ae_stem) * base.latent_scale                                # checked before the (slow) encoding
-    if abs(sd - base.sigma_data) > 1e-3 * sd:
-        raise CheckpointError(f"{base_stem} was trained on data with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s latents scaled by {base.latent_scale:.4g} have {sd:.4f}")
-    cache = encode_dataset(dataset, ae_stem) if rank == 0 else None                    # rank 0 encodes; the others receive it
-    if world > 1:
-        box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
-    tr = LatentDataset(cache, 'train')
-    tr.latents = tr.latents * base.latent_scale                                        # the base's data (00_edm: the noise ladder)
-    if rank == 0: print(f"# presto distill --method {args.method}{f' --layers {layers_stem}' if layers is not None else ''}: {base_stem} "
-                        f"on {len(tr)} clips, {cfg}, {world} process(es) on {device}; run in {run_dir}")
-    on_log = None
-    if rank == 0 and settings.log_mode != 'disabled':                                                # wandb: offline unless asked otherwise
-        import wandb
-        wandb.init(project='presto', name=out.name, mode=settings.log_mode, dir=str(settings.path('log_dir')), config=asdict(cfg))
-        on_log = wandb.log
-    t0 = time.time()
+# %% ../../nbs/commands/distill.ipynb #cb798c3b
+def _load_layers(args, settings, device) -> tuple:
+    "Presto-LS: `(the layer-drop model --layers names, its stem)`, checked to be one and to reach `--budget`"
+    layers_stem = resolve_model(args.layers, settings.path('checkpoint_dir'), settings.preset)
+    layers = load_model(layers_stem, device=device)
+    if not isinstance(layers, LayerDropDenoiser): raise CheckpointError(f"--layers {args.layers}: {layers_stem} is not a layer-drop model")
+    fit_drop(multistep_sigmas(GENERATOR_SAMPLING['steps']), layers.net.cfg.depth, args.budget, **layers.ld.schedule())   # bad --budget fails now
+    return layers, layers_stem
+
+# %% ../../nbs/commands/distill.ipynb #58a2c800
+def _distill(args, cfg, base, layers, layers_stem, tr, run_dir, device, on_log) -> tuple:
+    "Train Presto-S (or, given `layers`, Presto-LS) on `tr`: `(the generator, save(model, stem, info))`; snapshots go to `run_dir`"
     if layers is None:
         save = lambda m, stem, info: save_generator(m, stem, cfg, method=args.method, info=info)
         snapshot = lambda step, m: save(m, run_dir / 'generator', {'step': step})                    # evaluable mid-run
@@ -110,7 +83,28 @@ def cli_main(args, settings) -> int:
         snapshot = lambda step, m: save(m, run_dir / 'generator', {'step': step})
         m = train_presto_ls(layers, base, tr.latents, tr.text, run_dir, cfg, budget=args.budget, scores=args.scores, device=device,
                             resume=not args.no_resume, stop_at=args.stop_at, on_log=on_log, on_checkpoint=snapshot)
-    if on_log: wandb.finish()
+    return m, save
+
+# %% ../../nbs/commands/distill.ipynb #f056d485
+def cli_main(args, settings) -> int:
+    "`presto distill`: distil the base model into a few-step generator and save it."
+    device, rank, world = init_distributed(resolve_device(settings))
+    preset, cfg = settings.preset, distill_config(args, settings.seed)
+    base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
+    base = load_base_model(base_stem, device=device)
+    check_memory(base.net.cfg, cfg.batch_size // world, train=True, copies=4, per_clip=3, device=device, what=f"distilling at --batch-size {cfg.batch_size}")
+    layers, layers_stem = _load_layers(args, settings, device) if args.layers else (None, None)      # Presto-LS (notebook 11_presto_ls)
+    name = 'presto_ls' if layers is not None else args.method.removesuffix('-ref').replace('-', '_')   # presto-s-ref -> presto_s_<preset>
+    dataset, ae_stem, out, run_dir = run_paths(args, settings, f"{name}_{preset}")
+    check_sigma_data(base, base_stem, ae_stem)
+    tr = LatentDataset(latent_cache(dataset, ae_stem, rank, world), 'train')
+    tr.latents = tr.latents * base.latent_scale                                        # the base's data (00_edm: the noise ladder)
+    if rank == 0: print(f"# presto distill --method {args.method}{f' --layers {layers_stem}' if layers is not None else ''}: {base_stem} "
+                        f"on {len(tr)} clips, {cfg}, {world} process(es) on {device}; run in {run_dir}")
+    on_log = wandb_log(settings, rank, out.name, cfg)
+    t0 = time.time()
+    m, save = _distill(args, cfg, base, layers, layers_stem, tr, run_dir, device, on_log)
+    if on_log: import wandb; wandb.finish()
     if rank > 0: return 0
     if args.stop_at and args.stop_at < cfg.steps: print(f"stopped at update {args.stop_at}; run again to continue"); return 0
     path = save(m, out, {'base': base_stem.name, 'train_clips': len(tr), 'processes': world, 'last_run_seconds': round(time.time() - t0, 1)})

@@ -25,6 +25,7 @@ def grid_args(p):
     p.add_argument('--cfg', help="CFG scale(s), comma-separated (default: each model's own; base: 3)")
     p.add_argument('--budget', help="layer budget(s) in (0, 1], comma-separated: fraction of block evaluations (default: each model's own; base: 1)")
 
+# %% ../../nbs/commands/eval.ipynb #acf4bb62
 def eval_grid(args, settings) -> list[tuple]:
     "`(pipeline, [(sampler, steps, cfg, budget), ...])` per model named by the options of `eval` / `bench`; unset options: the model's defaults."
     samplers = names_in(args.sampler, SAMPLERS, '--sampler') if args.sampler else [None]
@@ -42,6 +43,7 @@ def eval_grid(args, settings) -> list[tuple]:
         out.append((pipe, list(dict.fromkeys(grid))))
     return out
 
+# %% ../../nbs/commands/eval.ipynb #8db32a74
 def add_cli_args(p):
     "Options of `presto eval`."
     grid_args(p)
@@ -54,6 +56,29 @@ def add_cli_args(p):
     p.add_argument('--floor-resamples', type=int, default=5, help='real-vs-real sets for the floor row (0: no floor; default: 5)')
     p.add_argument('--out', help='JSON file for the rows (default: <output_dir>/eval/<model>.json)')
 
+# %% ../../nbs/commands/eval.ipynb #c2e77595
+def _score_grid(runs: list, E, ref, floor: dict | None, out, args, seed: int) -> list[dict]:
+    "One row per (pipeline, sampler setting) of `runs`, after the `floor` row if any, with `excess_fad` when there is a floor"
+    rows = [floor] if floor else []
+    for pipe, grid in runs:
+        for s, k, w, b in grid:
+            r = evaluate(pipe, E, ref, sampler=s, steps=k, cfg=w, budget=b, seed=seed, batch_size=args.batch_size, n=args.n,
+                         progress=True)
+            if not args.no_latency: r['latency_ms'] = measure_latency(pipe, sampler=s, steps=k, cfg=w, budget=b, batch=1)['total_ms']
+            rows.append(r); write_json(out, with_excess(rows, floor) if floor else rows)   # each finished row is kept
+    return with_excess(rows, floor) if floor else rows
+
+# %% ../../nbs/commands/eval.ipynb #cbcce4e0
+def _print_rows(rows: list[dict], floor: dict | None):
+    "The table `presto eval` prints, with a note on the floor row"
+    keep = ('model', 'sampler', 'steps', 'nfe', 'cfg', 'budget', 'blocks', 'n', 'fad', 'fad_std', 'excess_fad', 'mmd', 'density', 'coverage',
+            'clap', 'attr_acc', 'latency_ms')
+    keep = [k for k in keep if any(k in r for r in rows)]
+    print(format_table([{k: r.get(k, '') for k in keep} for r in rows], '.3f'))
+    if floor: print(f"first row: the floor, real clips against the reference at the same n (mean of {floor['resamples']} sets, "
+                    f"FAD std {floor['fad_std']:.3f}); excess_fad = FAD - floor FAD")
+
+# %% ../../nbs/commands/eval.ipynb #7df0fd54
 def cli_main(args, settings) -> int:
     "`presto eval`: score a model under each sampler setting; print the table, write JSON rows."
     if args.n is not None and args.n < 7: raise ValueError(f"--n {args.n}: density and coverage need at least 7 clips (k = 5 neighbours + 2)")
@@ -68,19 +93,7 @@ def cli_main(args, settings) -> int:
           f"seed {settings.seed}, {torch.get_num_threads()} threads on {runs[0][0].device}")
     n = min(args.n or len(ref.prompts), len(ref.prompts))
     floor = metric_floor(E, ref, ds, n, resamples=args.floor_resamples, seed=settings.seed) if args.floor_resamples > 0 else None
-    rows = [floor] if floor else []
-    for pipe, grid in runs:
-        for s, k, w, b in grid:
-            r = evaluate(pipe, E, ref, sampler=s, steps=k, cfg=w, budget=b, seed=settings.seed, batch_size=args.batch_size, n=args.n,
-                         progress=True)
-            if not args.no_latency: r['latency_ms'] = measure_latency(pipe, sampler=s, steps=k, cfg=w, budget=b, batch=1)['total_ms']
-            rows.append(r); write_json(out, with_excess(rows, floor) if floor else rows)   # each finished row is kept
-    if floor: rows = with_excess(rows, floor)
-    keep = ('model', 'sampler', 'steps', 'nfe', 'cfg', 'budget', 'blocks', 'n', 'fad', 'fad_std', 'excess_fad', 'mmd', 'density', 'coverage',
-            'clap', 'attr_acc', 'latency_ms')
-    keep = [k for k in keep if any(k in r for r in rows)]
-    print(format_table([{k: r.get(k, '') for k in keep} for r in rows], '.3f'))
-    if floor: print(f"first row: the floor, real clips against the reference at the same n (mean of {floor['resamples']} sets, "
-                    f"FAD std {floor['fad_std']:.3f}); excess_fad = FAD - floor FAD")
+    rows = _score_grid(runs, E, ref, floor, out, args, settings.seed)
+    _print_rows(rows, floor)
     print(f"wrote {len(rows)} row(s) to {out}")
     return 0

@@ -34,6 +34,7 @@ def add_cli_args(p):
     p.add_argument('--batch-size', type=positive_int, default=16, help='clips generated per batch; each batch is written when done (default: 16)')
     p.add_argument('--force', action='store_true', help='overwrite output files that already exist')
 
+# %% ../../nbs/commands/generate.ipynb #cd884bcb
 def read_prompts(args) -> list[str]:
     "The prompts of a `presto generate` call: positional ones, then the lines of `--prompts-file`."
     prompts = list(args.prompts)
@@ -46,6 +47,14 @@ def read_prompts(args) -> list[str]:
     if not prompts: raise GenerateError('no prompt given: pass one or more PROMPTs or --prompts-file FILE')
     return prompts
 
+# %% ../../nbs/commands/generate.ipynb #b457c239
+def _refuse_overwrite(paths: list, *, png: bool, force: bool):
+    "A `GenerateError` if any output of `paths` (the audio, and its PNG if `png`, and its JSON) exists, unless `force`"
+    exts = ('.png', '.json') if png else ('.json',)
+    if not force and (taken := [str(q) for p in paths for q in (p, *(p.with_suffix(e) for e in exts)) if q.exists()]):
+        raise GenerateError(f"{len(taken)} output file(s) exist, e.g. {taken[0]}: pass --force to overwrite them, or another --out")
+
+# %% ../../nbs/commands/generate.ipynb #c0b9eb1f
 def cli_main(args, settings) -> int:
     "`presto generate`: prompts -> audio files, spectrograms and JSON."
     prompts = check_prompts(read_prompts(args))
@@ -55,9 +64,7 @@ def cli_main(args, settings) -> int:
     check_seed(settings.seed)
     duration_frames(args.duration)                                                   # bad values fail before loading anything
     paths = output_paths(args.out, prompts, settings.path('output_dir') / 'generate')
-    exts = ('.png', '.json') if not args.no_png else ('.json',)
-    if not args.force and (taken := [str(q) for p in paths for q in (p, *(p.with_suffix(e) for e in exts)) if q.exists()]):
-        raise GenerateError(f"{len(taken)} output file(s) exist, e.g. {taken[0]}: pass --force to overwrite them, or another --out")
+    _refuse_overwrite(paths, png=not args.no_png, force=args.force)
     pipe = Pipeline.load(args.model, args.autoencoder, checkpoint_dir=settings.path('checkpoint_dir'), preset=settings.preset,
                          text_model=args.text_model, device=resolve_device(settings), dtype=torch_dtype(settings))
     from tqdm.auto import tqdm

@@ -6,17 +6,13 @@
 from __future__ import annotations
 import argparse
 import time
-import torch
-from dataclasses import asdict
-from pathlib import Path
-from ..checkpoint import CheckpointError
 from ..cli import positive_int, preset_with_flags
 from ..cache import LatentDataset
 from ..layerdrop import LAYERDROP_SAMPLING, LayerDropConfig, METHODS, MODES, NOISE_DISTS, LAYERDROP_PRESETS, RESCALES, check_min_blocks, fit_drop, hidden_std_table, sampler_sigmas_for, save_layerdrop, train_layerdrop
 from ..sampling import resolve_model
 from ..settings import resolve_device
-from ..loop import rank_world
-from ..train import encode_dataset, latent_sigma_data, load_base_model
+from ..train import load_base_model
+from .training import init_distributed, run_paths, check_sigma_data, latent_cache, wandb_log
 
 # %% auto #0
 __all__ = ['add_cli_args', 'layerdrop_config', 'cli_main']
@@ -44,48 +40,33 @@ def add_cli_args(p):
     p.add_argument('--stop-at', type=positive_int, help='end this run at this step (run again to continue)')
     p.add_argument('--no-resume', action='store_true', help='start from scratch even if --run-dir holds a run')
 
+# %% ../../nbs/commands/layerdrop.ipynb #0aa9c5d2
 def layerdrop_config(args, seed: int = 0) -> LayerDropConfig:
     "The preset of `args.method` with every config flag that was given replacing its field."
     return preset_with_flags(LAYERDROP_PRESETS[args.method], args, seed=seed)
 
+# %% ../../nbs/commands/layerdrop.ipynb #c56c3daf
 def cli_main(args, settings) -> int:
     "`presto layerdrop`: fine-tune the base model for early exits (Presto-L or ASE) and save it."
-    import os
-    device, preset = resolve_device(settings), settings.preset
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    rank, world = rank_world()
-    if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-    cfg = layerdrop_config(args, settings.seed)
+    device, rank, world = init_distributed(resolve_device(settings))
+    preset, cfg = settings.preset, layerdrop_config(args, settings.seed)
     base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
     base = load_base_model(base_stem, device=device)
     check_min_blocks(cfg, base.net.cfg.depth)
     fit_drop(sampler_sigmas_for(LAYERDROP_SAMPLING), base.net.cfg.depth, args.budget, **cfg.schedule())   # a bad --budget fails now
-    dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
-    ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
-    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f"{args.method.removesuffix('-ref').replace('-', '_')}_{preset}"
-    run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
-    sd = latent_sigma_data(ae_stem) * base.latent_scale
-    if abs(sd - base.sigma_data) > 1e-3 * sd:
-        raise CheckpointError(f"{base_stem} was trained on data with sigma_data {base.sigma_data:.4f}, but {ae_stem}'s latents scaled by {base.latent_scale:.4g} have {sd:.4f}")
-    cache = encode_dataset(dataset, ae_stem) if rank == 0 else None
-    if world > 1:
-        box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
-    tr = LatentDataset(cache, 'train')
+    dataset, ae_stem, out, run_dir = run_paths(args, settings, f"{args.method.removesuffix('-ref').replace('-', '_')}_{preset}")
+    check_sigma_data(base, base_stem, ae_stem)
+    tr = LatentDataset(latent_cache(dataset, ae_stem, rank, world), 'train')
     tr.latents = tr.latents * base.latent_scale                                        # the base's data (00_edm: the noise ladder)
     table = hidden_std_table(base, tr.latents, tr.text) if cfg.rescale != 'none' else None
     if rank == 0: print(f"# presto layerdrop --method {args.method}: {base_stem} on {len(tr)} clips, {cfg}, "
                         f"{world} process(es) on {device}; run in {run_dir}")
-    on_log = None
-    if rank == 0 and settings.log_mode != 'disabled':                                  # wandb: offline unless asked otherwise
-        import wandb
-        wandb.init(project='presto', name=out.name, mode=settings.log_mode, dir=str(settings.path('log_dir')), config=asdict(cfg))
-        on_log = wandb.log
+    on_log = wandb_log(settings, rank, out.name, cfg)
     t0 = time.time()
     snapshot = lambda step, ema: save_layerdrop(ema, run_dir / 'model', method=args.method, budget=args.budget, info={'step': step})
     model, ema = train_layerdrop(base, tr.latents, tr.text, run_dir, cfg, table=table, device=device, resume=not args.no_resume,
                                  stop_at=args.stop_at, on_log=on_log, on_checkpoint=snapshot)
-    if on_log: wandb.finish()
+    if on_log: import wandb; wandb.finish()
     if args.stop_at and args.stop_at < cfg.steps:
         if rank == 0: print(f"stopped at step {args.stop_at}; run again to continue")
         return 0

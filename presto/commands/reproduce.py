@@ -20,6 +20,7 @@ def add_cli_args(p):
     p.add_argument('--stop-after', help='stop after this stage (run again to continue)')
     p.add_argument('--dry-run', action='store_true', help='print the stages, their commands and which are done; run nothing')
 
+# %% ../../nbs/commands/reproduce.ipynb #6390c1b1
 def cli_main(args, settings) -> int:
     "`presto reproduce`."
     folder = Path(args.out) if args.out else settings.path('output_dir') / 'reproduce' / args.recipe

@@ -25,6 +25,7 @@ def add_cli_args(p):
     p.add_argument('--embedder', help='evaluation embedder (default: <checkpoint_dir>/embedder)')
     p.add_argument('--out', help='JSON file for the rows; the Markdown table goes beside it (default: <output_dir>/results/results.json)')
 
+# %% ../../nbs/commands/results.ipynb #4cba285a
 def select_rows(names: str | None, rows=RESULT_ROWS) -> tuple:
     "The rows whose model is one of the comma-separated `names` (None: all), with a clear error for an unknown name."
     if not names: return tuple(rows)
@@ -34,6 +35,7 @@ def select_rows(names: str | None, rows=RESULT_ROWS) -> tuple:
     if bad or not want: raise ValueError(f"--rows {names!r}: unknown {', '.join(bad) or 'empty'}; allowed: {', '.join(known)}")
     return tuple(r for r in rows if r.model in want)
 
+# %% ../../nbs/commands/results.ipynb #ea49a379
 def cli_main(args, settings) -> int:
     "`presto results`: the whole-project table in one run; prints it with the claims, writes JSON and Markdown."
     rows = select_rows(args.rows)

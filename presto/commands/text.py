@@ -21,6 +21,7 @@ def add_cli_args(parser):
     parser.add_argument('--max-length', type=int, default=64, help='most tokens per caption, [CLS] and [SEP] included (default 64)')
     parser.add_argument('--no-disk-cache', action='store_true', help='do not read or write the on-disk cache')
 
+# %% ../../nbs/commands/text.ipynb #ad02189a
 def cli_main(args, settings) -> int:
     "Encode the prompts with the frozen MiniLM, filling the on-disk cache; print shapes, timing and similarities."
     prompts = list(args.prompts) + ([l.strip() for l in Path(args.file).read_text().splitlines() if l.strip()] if args.file else [])

@@ -6,8 +6,6 @@
 from __future__ import annotations
 import time
 import torch
-from dataclasses import asdict
-from pathlib import Path
 from ..autoencoder import load_autoencoder
 from ..checkpoint import CheckpointError
 from ..cli import add_config_args, positive_int
@@ -16,8 +14,8 @@ from ..dit import check_memory, dit_config
 from ..edm import latent_scale_for
 from ..fileio import format_table
 from ..settings import resolve_device
-from ..loop import rank_world
-from ..train import TrainConfig, encode_dataset, latent_sigma_data, preview_samples, save_base_model, train, train_throughput, val_loss_by_sigma
+from ..train import TrainConfig, latent_sigma_data, preview_samples, save_base_model, train, train_throughput, val_loss_by_sigma
+from .training import init_distributed, run_paths, latent_cache, wandb_log
 
 # %% auto #0
 __all__ = ['add_cli_args', 'cli_main']
@@ -37,31 +35,47 @@ def add_cli_args(p):
     p.add_argument('--samples', type=int, default=2, help='clips rendered at each checkpoint from validation captions (0: none)')
     p.add_argument('--throughput', action='store_true', help='only measure training speed of the preset (fp32 vs bf16) and print a table')
 
+# %% ../../nbs/commands/train.ipynb #750731b1
+def _throughput(preset: str, batch_size: int, device) -> int:
+    "`presto train --throughput`: the training speed of `preset` in fp32 and in bf16, as a table"
+    rows = [train_throughput(preset, batch_size=batch_size, bf16=b, device=device) for b in (False, True)]
+    print(f"# presto train --throughput: preset {preset}, {torch.get_num_threads()} threads on {device}")
+    print(format_table(rows, '.3f')); return 0
+
+# %% ../../nbs/commands/train.ipynb #8be92275
+def _train_config(args, preset: str, seed: int) -> TrainConfig:
+    "The `TrainConfig` of the options: `preset`, the training flags, `--fp32` and `--raw-latents`"
+    return TrainConfig(preset=preset, steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
+                       ema_decay=args.ema_decay, text_dropout=args.text_dropout, bf16=not args.fp32, scale_latents=not args.raw_latents, log_every=args.log_every,
+                       ckpt_every=args.ckpt_every, seed=seed)
+
+# %% ../../nbs/commands/train.ipynb #27e151c6
+def _preview_hook(samples: int, ae_stem, device, va, scale: float, run_dir, frames: int):
+    "The checkpoint hook that renders the first `samples` validation captions with the EMA model; None when `samples` is 0"
+    if samples <= 0: return None
+    ae = load_autoencoder(ae_stem, device=device)
+    cond = {k: v[:samples] for k, v in va.text.items()}
+    return lambda step, ema: preview_samples(ema, lambda z: ae.decode(z / scale), cond, run_dir, step, frames=frames)
+
+# %% ../../nbs/commands/train.ipynb #5e615f01
+def _validate_and_save(ema, va, out, tc: TrainConfig, t0: float, n_train: int, world: int, cache):
+    "Measure the EMA model's validation loss per noise level, save it as the base model with that and the run's facts, print both"
+    val = val_loss_by_sigma(ema, va.latents, va.text)
+    path = save_base_model(ema, out, tc, info={'train_seconds': round(time.time() - t0, 1), 'train_clips': n_train, 'processes': world,
+                                               'val_loss_by_sigma': {str(k): v for k, v in val.items()}, 'cache': str(cache)})
+    print('validation loss by sigma:', {k: round(v, 4) for k, v in val.items()}); print(f"saved {path}")
+
+# %% ../../nbs/commands/train.ipynb #abbfa126
 def cli_main(args, settings) -> int:
     "`presto train`: cache, train, measure and save the base model."
-    import os
-    device = resolve_device(settings)
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    rank, world = rank_world()
-    if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
+    device, rank, world = init_distributed(resolve_device(settings))
     preset = settings.preset                                                             # `--preset` is a run setting (settings.ini)
     dit_config(preset)                                                                   # fails early on a bad preset
-    if args.throughput:
-        rows = [train_throughput(preset, batch_size=args.batch_size, bf16=b, device=device) for b in (False, True)]
-        print(f"# presto train --throughput: preset {preset}, {torch.get_num_threads()} threads on {device}")
-        print(format_table(rows, '.3f')); return 0
-    dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'
-    ae_stem = Path(args.autoencoder) if args.autoencoder else settings.path('checkpoint_dir') / 'autoencoder'
-    out = Path(args.out) if args.out else settings.path('checkpoint_dir') / f'base_{preset}'
-    run_dir = Path(args.run_dir) if args.run_dir else settings.path('output_dir') / 'runs' / out.name
-    tc = TrainConfig(preset=preset, steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
-                     ema_decay=args.ema_decay, text_dropout=args.text_dropout, bf16=not args.fp32, scale_latents=not args.raw_latents, log_every=args.log_every,
-                     ckpt_every=args.ckpt_every, seed=settings.seed)
+    if args.throughput: return _throughput(preset, args.batch_size, device)
+    dataset, ae_stem, out, run_dir = run_paths(args, settings, f'base_{preset}')
+    tc = _train_config(args, preset, settings.seed)
     check_memory(dit_config(preset), tc.batch_size // world, train=True, copies=2, device=device, what=f"training at --batch-size {tc.batch_size}")
-    cache = encode_dataset(dataset, ae_stem) if rank == 0 else None
-    if world > 1:
-        box = [cache]; torch.distributed.broadcast_object_list(box); cache = box[0]
+    cache = latent_cache(dataset, ae_stem, rank, world)
     raw_sd = latent_sigma_data(ae_stem)
     scale = latent_scale_for(raw_sd) if tc.scale_latents else 1.0                     # the noise ladder (00_edm)
     sigma_data = raw_sd * scale
@@ -71,23 +85,12 @@ def cli_main(args, settings) -> int:
     tr.latents, va.latents = tr.latents * scale, va.latents * scale
     if rank == 0: print(f"# presto train: {len(tr)} train / {len(va)} valid clips, latents {tuple(tr.latents.shape[1:])}, "
                         f"latent scale {scale:.4f} (sigma_data {raw_sd:.3f} -> {sigma_data:.3f}), {tc}, {world} process(es) on {device}; run in {run_dir}")
-    on_log = on_checkpoint = None
-    if rank == 0 and settings.log_mode != 'disabled':                                 # wandb: offline unless asked otherwise
-        import wandb
-        wandb.init(project='presto', name=out.name, mode=settings.log_mode, dir=str(settings.path('log_dir')), config=asdict(tc))
-        on_log = wandb.log
-    if rank == 0 and args.samples > 0:
-        ae = load_autoencoder(ae_stem, device=device)
-        cond = {k: v[:args.samples] for k, v in va.text.items()}
-        on_checkpoint = lambda step, ema: preview_samples(ema, lambda z: ae.decode(z / scale), cond, run_dir, step, frames=tr.latents.shape[-1])
+    on_log = wandb_log(settings, rank, out.name, tc)
+    on_checkpoint = _preview_hook(args.samples if rank == 0 else 0, ae_stem, device, va, scale, run_dir, tr.latents.shape[-1])
     t0 = time.time()
     model, ema = train(tr.latents, tr.text, run_dir, tc, sigma_data=sigma_data, latent_scale=scale, device=device, resume=not args.no_resume,
                        stop_at=args.stop_at, on_log=on_log, on_checkpoint=on_checkpoint)
-    if on_log: wandb.finish()
+    if on_log: import wandb; wandb.finish()
     if args.stop_at is not None and args.stop_at < tc.steps: print(f"stopped at step {args.stop_at}; run again to continue"); return 0
-    if rank == 0:
-        val = val_loss_by_sigma(ema, va.latents, va.text)
-        path = save_base_model(ema, out, tc, info={'train_seconds': round(time.time() - t0, 1), 'train_clips': len(tr), 'processes': world,
-                                                   'val_loss_by_sigma': {str(k): v for k, v in val.items()}, 'cache': str(cache)})
-        print('validation loss by sigma:', {k: round(v, 4) for k, v in val.items()}); print(f"saved {path}")
+    if rank == 0: _validate_and_save(ema, va, out, tc, t0, len(tr), world, cache)
     return 0

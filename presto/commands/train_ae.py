@@ -33,6 +33,7 @@ def add_cli_args(p):
     p.add_argument('--report', help='also write the report as JSON here')
     p.add_argument('--fp32', action='store_true', help='no bf16 autocast (bf16 is slow on CPUs without bf16 matrix units)')
 
+# %% ../../nbs/commands/train_ae.ipynb #228ab0d8
 def cli_main(args, settings) -> int:
     "`presto train-ae`: train, measure and save the autoencoder."
     dataset = Path(args.dataset) if args.dataset else settings.path('data_dir') / 'datasets' / 'music21'

@@ -23,6 +23,7 @@ def add_cli_args(p):
     p.add_argument('--out', help='checkpoint stem (default: <checkpoint_dir>/embedder)')
     add_config_args(p, EmbedderTrainConfig(), ('steps', 'batch_size', 'lr', 'crop_frames', 'attr_weight'))
 
+# %% ../../nbs/commands/train_embedder.ipynb #2d23150e
 def cli_main(args, settings) -> int:
     "`presto train-embedder`."
     device = resolve_device(settings)
