@@ -18,9 +18,11 @@ from .train import load_base_model
 
 # %% auto #0
 __all__ = ['GAN_LOSSES', 'P_TRAINS', 'GRID4', 'DISTILL_PRESETS', 'GENERATOR_SAMPLING', 'METHODS', 'dmd_direction', 'dmd_loss',
-           'DiscriminatorHead', 'gan_generator_loss', 'gan_discriminator_loss', 'train_levels', 'PrestoSConfig',
-           'generator_input_sigma', 'features', 'PrestoS', 'generator_inputs', 'average_gradients', 'fake_update',
-           'generator_update', 'train_presto_s', 'save_generator', 'load_generator']
+           'DiscriminatorHead', 'gan_generator_loss', 'gan_discriminator_loss', 'PrestoSConfig', 'train_levels',
+           'generator_input_sigma', 'features', 'PrestoS', 'noised_data_inputs', 'backsim_inputs', 'generator_inputs',
+           'average_gradients', 'optimiser_step', 'discriminator_term', 'fake_update', 'dmd_term', 'gan_term',
+           'generator_update', 'presto_s_optimisers', 'presto_s_iteration', 'train_presto_s', 'save_generator',
+           'load_generator']
 
 # %% ../nbs/09_presto_s.ipynb #e8f73748
 def dmd_direction(x_hat: Tensor, real: Tensor, fake: Tensor, eps: float = 1e-8) -> Tensor:
@@ -29,6 +31,7 @@ def dmd_direction(x_hat: Tensor, real: Tensor, fake: Tensor, eps: float = 1e-8) 
         norm = (x_hat - real).abs().flatten(1).mean(1)                             # (B,)
         return (fake - real) / append_dims(norm + eps, x_hat.ndim)                 # (B, ...)
 
+# %% ../nbs/09_presto_s.ipynb #9d53e77a
 def dmd_loss(x_hat: Tensor, g: Tensor) -> Tensor:
     "The surrogate `0.5 * mean ||x_hat - stopgrad(x_hat - g)||^2`: its gradient with respect to `x_hat` is `g / x_hat.numel()`."
     return 0.5 * F.mse_loss(x_hat, (x_hat - g).detach(), reduction='sum') / x_hat.numel()
@@ -46,6 +49,7 @@ class DiscriminatorHead(nn.Module):
         z = self.net(h.transpose(1, 2))                                           # (B, hidden, N/4)
         return self.out(z.transpose(1, 2)).squeeze(-1)                            # (B, N/4)
 
+# %% ../nbs/09_presto_s.ipynb #6573855c
 GAN_LOSSES = ('lsgan', 'ns')
 
 def gan_generator_loss(d_fake: Tensor, kind: str = 'lsgan') -> Tensor:
@@ -58,14 +62,30 @@ def gan_discriminator_loss(d_real: Tensor, d_fake: Tensor, kind: str = 'lsgan') 
     return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
 
 # %% ../nbs/09_presto_s.ipynb #29f52a88
-P_TRAINS = ('edm', 'data')
+P_TRAINS = ('edm', 'data')                   # p_train's centre (see train_levels)
 
-def train_levels(cfg, sigma_data: float) -> NoiseLevels:
-    "The noise levels of a run: EDM's p_train, or with `cfg.p_train == 'data'` moved to the latents' scale (EDM tuned it for sigma_data 0.5)."
-    return NoiseLevels(P_mean=NoiseLevels.P_mean + (math.log(sigma_data / 0.5) if cfg.p_train == 'data' else 0.))
+class _PrestoSChecks:
+    "The checks of `PrestoSConfig`, run when one is made: each message names the field, its value and what is allowed."
+    def __post_init__(self):
+        for k in ('gen_sigma', 'dmd_sigma', 'fake_sigma', 'gan_sigma'):
+            if getattr(self, k) not in NOISE_DISTS: raise ValueError(f"{k}={getattr(self, k)!r}; allowed: {', '.join(NOISE_DISTS)}")
+        if self.p_train not in P_TRAINS: raise ValueError(f"p_train={self.p_train!r}; allowed: {', '.join(P_TRAINS)}")
+        if self.gan_loss not in GAN_LOSSES: raise ValueError(f"gan_loss={self.gan_loss!r}; allowed: {', '.join(GAN_LOSSES)}")
+        if self.steps < 1 or self.batch_size < 1 or self.gen_every < 1: raise ValueError("steps, batch_size and gen_every must be >= 1")
+        if not 0 <= self.mix <= 1: raise ValueError(f"mix must be in [0, 1], got {self.mix}")
+        if any(s <= 0 for s in self.gen_sigmas): raise ValueError(f"gen_sigmas must be positive, got {self.gen_sigmas}")
+        if self.backsim and not (self.gen_sigmas and all(a > b for a, b in zip(self.gen_sigmas, self.gen_sigmas[1:]))):
+            raise ValueError(f"backsim needs gen_sigmas, the sampling levels from the highest down (e.g. 80,17.5,2.5,0.17), got {self.gen_sigmas}")
+        for k in ('lr_gen', 'lr_fake', 'grad_clip'):
+            if not getattr(self, k) > 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
+        for k in ('cfg', 'nu1', 'nu2'):
+            if not getattr(self, k) >= 0: raise ValueError(f"{k} must be >= 0, got {getattr(self, k)}")
+        if not 0 <= self.ema_decay < 1: raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.warmup < 0: raise ValueError(f"warmup must be >= 0 updates, got {self.warmup}")
 
+# %% ../nbs/09_presto_s.ipynb #4648dc13
 @dataclass
-class PrestoSConfig:
+class PrestoSConfig(_PrestoSChecks):
     "How a Presto-S generator is distilled (defaults: the paper's choices where known, ours at this scale otherwise)."
     steps: int = 2000           # fake-score/discriminator updates; the generator updates every `gen_every`
     batch_size: int = 16        # real latents per update
@@ -94,23 +114,12 @@ class PrestoSConfig:
     ckpt_every: int = 250       # updates between training-state checkpoints
     seed: int = 0               # data order, noise and initialisation
 
-    def __post_init__(self):
-        for k in ('gen_sigma', 'dmd_sigma', 'fake_sigma', 'gan_sigma'):
-            if getattr(self, k) not in NOISE_DISTS: raise ValueError(f"{k}={getattr(self, k)!r}; allowed: {', '.join(NOISE_DISTS)}")
-        if self.p_train not in P_TRAINS: raise ValueError(f"p_train={self.p_train!r}; allowed: {', '.join(P_TRAINS)}")
-        if self.gan_loss not in GAN_LOSSES: raise ValueError(f"gan_loss={self.gan_loss!r}; allowed: {', '.join(GAN_LOSSES)}")
-        if self.steps < 1 or self.batch_size < 1 or self.gen_every < 1: raise ValueError("steps, batch_size and gen_every must be >= 1")
-        if not 0 <= self.mix <= 1: raise ValueError(f"mix must be in [0, 1], got {self.mix}")
-        if any(s <= 0 for s in self.gen_sigmas): raise ValueError(f"gen_sigmas must be positive, got {self.gen_sigmas}")
-        if self.backsim and not (self.gen_sigmas and all(a > b for a, b in zip(self.gen_sigmas, self.gen_sigmas[1:]))):
-            raise ValueError(f"backsim needs gen_sigmas, the sampling levels from the highest down (e.g. 80,17.5,2.5,0.17), got {self.gen_sigmas}")
-        for k in ('lr_gen', 'lr_fake', 'grad_clip'):
-            if not getattr(self, k) > 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
-        for k in ('cfg', 'nu1', 'nu2'):
-            if not getattr(self, k) >= 0: raise ValueError(f"{k} must be >= 0, got {getattr(self, k)}")
-        if not 0 <= self.ema_decay < 1: raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.warmup < 0: raise ValueError(f"warmup must be >= 0 updates, got {self.warmup}")
+# %% ../nbs/09_presto_s.ipynb #3f4ec2b2
+def train_levels(cfg, sigma_data: float) -> NoiseLevels:
+    "The noise levels of a run: EDM's p_train, or with `cfg.p_train == 'data'` moved to the latents' scale (EDM tuned it for sigma_data 0.5)."
+    return NoiseLevels(P_mean=NoiseLevels.P_mean + (math.log(sigma_data / 0.5) if cfg.p_train == 'data' else 0.))
 
+# %% ../nbs/09_presto_s.ipynb #f8b095c3
 GRID4 = tuple(round(s, 4) for s in multistep_sigmas(4)[:-1].tolist())   # the levels of 4-step sampling: 80, 17.53, 2.515, 0.1698
 
 DISTILL_PRESETS = {'presto-s': PrestoSConfig(),
@@ -134,6 +143,7 @@ def generator_input_sigma(n: int, cfg: PrestoSConfig, levels: NoiseLevels, gen: 
         return grid[torch.randint(len(grid), (n,), generator=gen)].to(device)
     return _draw(n, cfg.gen_sigma, cfg, levels, gen, device)
 
+# %% ../nbs/09_presto_s.ipynb #dad32a4f
 def features(model: EDMDenoiser, x: Tensor, sigma: Tensor, cond, tap: int) -> Tensor:
     "Hidden states `(B, N, D)` of a DiT denoiser at block `tap` for noisy `x` at `sigma`, running only the blocks up to it."
     _, _, c_in, c_noise = edm_precond(append_dims(sigma.to(x.dtype), x.ndim), model.sigma_data)
@@ -179,15 +189,17 @@ def _shard_draws(x0: Tensor, cfg: PrestoSConfig, levels: NoiseLevels, gen: torch
         return s[mine].to(dev)
     return draw, lambda: torch.randn((n, *x0.shape[1:]), generator=gen)[mine].to(x0)
 
-def generator_inputs(m: PrestoS, x0: Tensor, cond: dict | None, draw, noise, sigma_max: float = NoiseLevels.sigma_max) -> tuple[Tensor, Tensor]:
-    """The generator's inputs and their levels `sigma (B,)`: real `x0` noised at levels from `draw('gen')`, pure noise at `sigma_max`
-    (as at inference); or, with `cfg.backsim`, where the multistep sampler over `cfg.gen_sigmas` stands after k of the
-    generator's own steps from pure noise (no gradients)."""
-    sg = draw('gen')
-    if not m.cfg.backsim:
-        x = add_noise(x0, sg, noise())
-        top = sg >= sigma_max                                              # sampling starts from sigma_max * eps: no trace of x0
-        return torch.where(append_dims(top, x.ndim), x - x0, x), sg
+# %% ../nbs/09_presto_s.ipynb #c43b882d
+def noised_data_inputs(x0: Tensor, sg: Tensor, eps: Tensor, sigma_max: float = NoiseLevels.sigma_max) -> Tensor:
+    "Real `x0` `(B, ...)` noised at `sg` `(B,)` with `eps`; rows at `sigma_max` or above are pure noise `sg * eps`, as sampling starts."
+    x = add_noise(x0, sg, eps)
+    top = sg >= sigma_max                                              # sampling starts from sigma_max * eps: no trace of x0
+    return torch.where(append_dims(top, x.ndim), x - x0, x)
+
+# %% ../nbs/09_presto_s.ipynb #480e7c9a
+def backsim_inputs(m: PrestoS, sg: Tensor, cond: dict | None, noise) -> Tensor:
+    """Backward simulation: each row where the multistep sampler over `m.cfg.gen_sigmas` stands after `k` of the generator's
+    own steps from pure noise, `k` the index of the row's level `sg` `(B,)` in the grid (no gradients)."""
     grid = torch.tensor(m.cfg.gen_sigmas, device=sg.device)
     k = (sg[:, None] == grid).int().argmax(1)                              # each row's level index: its number of steps to take
     x = grid[0] * noise()
@@ -198,8 +210,17 @@ def generator_inputs(m: PrestoS, x0: Tensor, cond: dict | None, draw, noise, sig
             if not on.any(): continue
             c = None if cond is None else {n: v[on] for n, v in cond.items()}
             x[on] = m.gen(x[on], grid[j].expand(int(on.sum())), c).to(x) + grid[j + 1] * eps[on]
+    return x
+
+# %% ../nbs/09_presto_s.ipynb #be744884
+def generator_inputs(m: PrestoS, x0: Tensor, cond: dict | None, draw, noise, sigma_max: float = NoiseLevels.sigma_max) -> tuple[Tensor, Tensor]:
+    """The generator's inputs and their levels `sigma (B,)`, drawn by `draw('gen')`: real `x0` noised (`noised_data_inputs`), or
+    with `cfg.backsim` the generator's own steps from pure noise (`backsim_inputs`)."""
+    sg = draw('gen')
+    x = backsim_inputs(m, sg, cond, noise) if m.cfg.backsim else noised_data_inputs(x0, sg, noise(), sigma_max)
     return x, sg
 
+# %% ../nbs/09_presto_s.ipynb #8e57001e
 def average_gradients(params: list, world: int):
     "Average `params`' gradients over the `world` processes (one all-reduce; a gradient a rank lacks counts as zero)."
     if world == 1: return
@@ -210,6 +231,26 @@ def average_gradients(params: list, world: int):
     torch.distributed.all_reduce(flat); flat /= world
     for p, g in zip(params, flat.split([p.numel() for p in params])): p.grad.copy_(g.view_as(p))
 
+# %% ../nbs/09_presto_s.ipynb #4234b748
+def optimiser_step(opt, loss: Tensor, params: list, world: int, grad_clip: float, what: str) -> float:
+    "Backward `loss`, average `params`' gradients over `world` processes, clip them to norm `grad_clip`, step `opt`; the norm before clipping."
+    if not torch.isfinite(loss): raise FloatingPointError(f"{what} loss is {loss.item()}")
+    opt.zero_grad(set_to_none=True); loss.backward()
+    average_gradients(params, world)
+    norm = nn.utils.clip_grad_norm_(params, grad_clip).item()
+    opt.step()
+    return norm
+
+# %% ../nbs/09_presto_s.ipynb #4d9f83d5
+def discriminator_term(m: PrestoS, x0: Tensor, x_hat: Tensor, cond: dict, draw, noise) -> tuple[Tensor, dict]:
+    "The head's GAN loss `L_D` on real `x0` and generated `x_hat` `(B, C, T)`, each noised at a level from `gan_sigma`; and its logs."
+    s_r, s_f = draw(m.cfg.gan_sigma), draw(m.cfg.gan_sigma)
+    d_real = m.discriminate(add_noise(x0, s_r, noise()), s_r, cond)
+    d_fake = m.discriminate(add_noise(x_hat, s_f, noise()), s_f, cond)
+    l_d = gan_discriminator_loss(d_real.float(), d_fake.float(), m.cfg.gan_loss)
+    return l_d, dict(d_loss=l_d.item(), d_real=d_real.float().mean().item(), d_fake=d_fake.float().mean().item())
+
+# %% ../nbs/09_presto_s.ipynb #0455859e
 def fake_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generator, levels: NoiseLevels = NoiseLevels(),
                 shard: tuple = (0, 1)) -> dict:
     "One step of the fake score (denoising loss on the generator's outputs) and the discriminator head (GAN loss)."
@@ -223,20 +264,36 @@ def fake_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generator, l
         l_fake, _ = edm_loss(m.fake, x_hat, s, cond, m.fake.sigma_data, noise())
         loss, logs = l_fake, {'fake_loss': l_fake.item()}
         if cfg.gan:
-            s_r, s_f = draw(cfg.gan_sigma), draw(cfg.gan_sigma)
-            d_real = m.discriminate(add_noise(x0, s_r, noise()), s_r, cond)
-            d_fake = m.discriminate(add_noise(x_hat, s_f, noise()), s_f, cond)
-            l_d = gan_discriminator_loss(d_real.float(), d_fake.float(), cfg.gan_loss)
-            loss = loss + cfg.nu2 * l_d
-            logs.update(d_loss=l_d.item(), d_real=d_real.float().mean().item(), d_fake=d_fake.float().mean().item())
-    if not torch.isfinite(loss): raise FloatingPointError(f"fake-score loss is {loss.item()}")
-    opt.zero_grad(set_to_none=True); loss.backward()
+            l_d, d_logs = discriminator_term(m, x0, x_hat, cond, draw, noise)
+            loss = loss + cfg.nu2 * l_d; logs.update(d_logs)
     params = [p for g in opt.param_groups for p in g['params']]
-    average_gradients(params, shard[1])
-    logs['fake_grad_norm'] = nn.utils.clip_grad_norm_(params, cfg.grad_clip).item()
-    opt.step()
+    logs['fake_grad_norm'] = optimiser_step(opt, loss, params, shard[1], cfg.grad_clip, 'fake-score')
     return logs
 
+# %% ../nbs/09_presto_s.ipynb #a496ffb8
+def dmd_term(m: PrestoS, x_hat: Tensor, cond: dict, draw, noise) -> tuple[Tensor, dict]:
+    "The DMD loss of generated `x_hat` `(B, C, T)`: real vs fake score at `x_hat` noised again at a level from `dmd_sigma`; and its logs."
+    s = draw(m.cfg.dmd_sigma)
+    xs = add_noise(x_hat.detach(), s, noise())
+    with torch.no_grad(), torch.autocast(x_hat.device.type, enabled=False):   # fp32: their difference is the gradient, bf16 would drown it
+        real, fake = m.real_score(xs, s, cond).float(), m.fake(xs, s, cond).float()
+    g = dmd_direction(x_hat.detach(), real, fake)
+    l_dmd = dmd_loss(x_hat, g)
+    B = len(x_hat)                                                          # each term's pull on one clip's output (per-clip mean)
+    return l_dmd, {'dmd_loss': l_dmd.item(), 'dmd_grad_norm': g.flatten(1).norm(dim=1).mean().item(),
+                   'score_gap': (fake - real).pow(2).flatten(1).mean(1).sqrt().mean().item(),
+                   'dmd_out_grad': (g * B / g.numel()).flatten(1).norm(dim=1).mean().item()}
+
+# %% ../nbs/09_presto_s.ipynb #66738ddd
+def gan_term(m: PrestoS, x_hat: Tensor, cond: dict, draw, noise) -> tuple[Tensor, dict]:
+    "The generator's GAN loss `L_G` on `x_hat` `(B, C, T)` noised at a level from `gan_sigma`; and its logs."
+    s_g = draw(m.cfg.gan_sigma)
+    d_fake = m.discriminate(add_noise(x_hat, s_g, noise()), s_g, cond)
+    l_g = gan_generator_loss(d_fake.float(), m.cfg.gan_loss)
+    gan_grad, = torch.autograd.grad(m.cfg.nu1 * l_g, x_hat, retain_graph=True)
+    return l_g, {'g_loss': l_g.item(), 'gan_out_grad': (gan_grad * len(x_hat)).flatten(1).norm(dim=1).mean().item()}
+
+# %% ../nbs/09_presto_s.ipynb #8f8d4461
 def generator_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generator, levels: NoiseLevels = NoiseLevels(),
                      shard: tuple = (0, 1)) -> dict:
     "One step of the generator: the DMD term (real vs fake score on its noised outputs), plus the GAN term."
@@ -245,30 +302,26 @@ def generator_update(m: PrestoS, x0: Tensor, cond: dict, opt, gen: torch.Generat
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
         x_in, sg = generator_inputs(m, x0, cond, draw, noise, levels.sigma_max)
         x_hat = m.gen(x_in, sg, cond).float()                        # (B, C, T)
-        s = draw(cfg.dmd_sigma)
-        xs = add_noise(x_hat.detach(), s, noise())
-        with torch.no_grad(), torch.autocast(dev.type, enabled=False):   # fp32: their difference is the gradient, bf16 would drown it
-            real, fake = m.real_score(xs, s, cond).float(), m.fake(xs, s, cond).float()
-        g = dmd_direction(x_hat.detach(), real, fake)
-        l_dmd = dmd_loss(x_hat, g)
-        loss, logs = l_dmd, {'dmd_loss': l_dmd.item(), 'dmd_grad_norm': g.flatten(1).norm(dim=1).mean().item(),
-                             'score_gap': (fake - real).pow(2).flatten(1).mean(1).sqrt().mean().item()}
-        B = len(x_hat)                                                      # each term's pull on one clip's output (per-clip mean)
-        logs['dmd_out_grad'] = (g * B / g.numel()).flatten(1).norm(dim=1).mean().item()
+        loss, logs = dmd_term(m, x_hat, cond, draw, noise)
         if cfg.gan:
-            s_g = draw(cfg.gan_sigma)
-            d_fake = m.discriminate(add_noise(x_hat, s_g, noise()), s_g, cond)
-            l_g = gan_generator_loss(d_fake.float(), cfg.gan_loss)
-            loss = loss + cfg.nu1 * l_g
-            gan_grad, = torch.autograd.grad(cfg.nu1 * l_g, x_hat, retain_graph=True)
-            logs.update(g_loss=l_g.item(), gan_out_grad=(gan_grad * B).flatten(1).norm(dim=1).mean().item())
-    if not torch.isfinite(loss): raise FloatingPointError(f"generator loss is {loss.item()}")
-    opt.zero_grad(set_to_none=True); loss.backward()
-    average_gradients(list(m.gen.parameters()), shard[1])
-    logs['gen_grad_norm'] = nn.utils.clip_grad_norm_(m.gen.parameters(), cfg.grad_clip).item()
-    opt.step()
+            l_g, g_logs = gan_term(m, x_hat, cond, draw, noise)
+            loss = loss + cfg.nu1 * l_g; logs.update(g_logs)
+    logs['gen_grad_norm'] = optimiser_step(opt, loss, list(m.gen.parameters()), shard[1], cfg.grad_clip, 'generator')
     m.fake.zero_grad(set_to_none=True); m.disc.zero_grad(set_to_none=True)        # the GAN term reached them: drop, never step
     ema_update(m.gen_ema, m.gen, cfg.ema_decay)
+    return logs
+
+# %% ../nbs/09_presto_s.ipynb #f8abd13d
+def presto_s_optimisers(m: PrestoS, cfg: PrestoSConfig) -> dict:
+    "AdamW for the generator (`'gen'`), and one for the fake score with the discriminator head (`'fake'`)."
+    return {'gen': torch.optim.AdamW(m.gen.parameters(), lr=cfg.lr_gen, betas=(0.9, 0.99), weight_decay=0.),
+            'fake': torch.optim.AdamW([*m.fake.parameters(), *m.disc.parameters()], lr=cfg.lr_fake, betas=(0.9, 0.99), weight_decay=0.)}
+
+def presto_s_iteration(m: PrestoS, i: int, x0: Tensor, cond: dict | None, opts: dict, gen: torch.Generator,
+                       levels: NoiseLevels = NoiseLevels(), shard: tuple = (0, 1)) -> dict:
+    "Iteration `i` (from 0) of the two time-scale rule: a fake-score update, and a generator update when `(i + 1) % gen_every == 0`."
+    logs = fake_update(m, x0, cond, opts['fake'], gen, levels, shard)
+    if (i + 1) % m.cfg.gen_every == 0: logs.update(generator_update(m, x0, cond, opts['gen'], gen, levels, shard))
     return logs
 
 # %% ../nbs/09_presto_s.ipynb #192a25fd
@@ -283,8 +336,7 @@ def train_presto_s(base: EDMDenoiser, latents: Tensor, conds: dict | None, out_d
     levels = train_levels(cfg, base.sigma_data)
     rank, world = rank_world()
     if cfg.batch_size % world: raise ValueError(f"batch_size {cfg.batch_size} must divide evenly over {world} processes")
-    opts = {'gen': torch.optim.AdamW(m.gen.parameters(), lr=cfg.lr_gen, betas=(0.9, 0.99), weight_decay=0.),
-            'fake': torch.optim.AdamW([*m.fake.parameters(), *m.disc.parameters()], lr=cfg.lr_fake, betas=(0.9, 0.99), weight_decay=0.)}
+    opts = presto_s_optimisers(m, cfg)
     run = Run(out_dir, {'gen': m.gen, 'fake': m.fake, 'disc': m.disc, 'gen_ema': m.gen_ema}, opts,
               torch.Generator().manual_seed(cfg.seed), 'presto-s-train-state', {'presto_s': asdict(cfg)})
 
@@ -292,9 +344,7 @@ def train_presto_s(base: EDMDenoiser, latents: Tensor, conds: dict | None, out_d
         idx = torch.randint(len(latents), (cfg.batch_size,), generator=run.gen)[rank::world]   # the global batch; this rank's share
         x0 = latents[idx].float().to(device)
         cond = None if conds is None else {k: v[idx].to(device) for k, v in conds.items()}
-        logs = fake_update(m, x0, cond, opts['fake'], run.gen, levels, (rank, world))
-        if (i + 1) % cfg.gen_every == 0: logs.update(generator_update(m, x0, cond, opts['gen'], run.gen, levels, (rank, world)))
-        return logs
+        return presto_s_iteration(m, i, x0, cond, opts, run.gen, levels, (rank, world))
 
     ramp = lambda i: min(1., (i + 1) / cfg.warmup) if cfg.warmup else 1.    # linear learning-rate warm-up, a function of the step alone
     run_loop(run, step, steps=cfg.steps, log_every=cfg.log_every, ckpt_every=cfg.ckpt_every,

@@ -20,10 +20,10 @@ from .text import drop_condition
 
 # %% auto #0
 __all__ = ['MODES', 'RESCALES', 'LAYERDROP_PRESETS', 'LAYERDROP_SAMPLING', 'METHODS', 'LayerDropError', 'drop_ramp',
-           'active_blocks', 'block_fraction', 'fit_drop', 'block_plan', 'exit_index', 'hidden_std_table',
-           'karras_sigma_grid', 'interp_table', 'LayerDropConfig', 'LayerDropDenoiser', 'check_min_blocks', 'from_base',
+           'active_blocks', 'block_fraction', 'fit_drop', 'block_plan', 'exit_index', 'karras_sigma_grid',
+           'hidden_std_table', 'interp_table', 'LayerDropConfig', 'LayerDropDenoiser', 'check_min_blocks', 'from_base',
            'self_teacher_loss', 'denoise_loss', 'draw_layerdrop_batch', 'layerdrop_step', 'train_layerdrop',
-           'save_layerdrop', 'load_layerdrop', 'sampler_sigmas_for', 'budget_context']
+           'sampler_sigmas_for', 'save_layerdrop', 'load_layerdrop', 'budget_context']
 
 # %% ../nbs/10_presto_l.ipynb #77d69a1a
 class LayerDropError(ValueError):
@@ -33,16 +33,19 @@ def drop_ramp(sigma: Tensor, sigma_lo: float = 0.5, sigma_hi: float = 80.) -> Te
     "`r(sigma)` `(B,)`: 0 at and below `sigma_lo`, 1 at and above `sigma_hi`, linear in ln sigma between."
     return ((sigma.float().log() - math.log(sigma_lo)) / (math.log(sigma_hi) - math.log(sigma_lo))).clamp(0, 1)
 
+# %% ../nbs/10_presto_l.ipynb #9a9458df
 def active_blocks(sigma: Tensor, depth: int, drop, *, sigma_lo: float = 0.5, sigma_hi: float = 80., min_blocks: int = 2) -> Tensor:
     "Blocks run at each noise level `(B,)` (long): `depth - round(drop * r(sigma))`, within `min_blocks..depth`; `drop` a number or `(B,)`."
     drop = torch.as_tensor(drop, dtype=torch.float32, device=sigma.device)
     return (depth - torch.round(drop * drop_ramp(sigma, sigma_lo, sigma_hi))).clamp(min_blocks, depth).long()
 
+# %% ../nbs/10_presto_l.ipynb #3342a396
 def block_fraction(sigmas: Tensor, depth: int, drop, **kw) -> float:
     "Fraction of a full-depth run's block evaluations that the schedule spends over a sampler's `sigmas` (the trailing 0 excluded)."
     s = sigmas[sigmas > 0]
     return active_blocks(s, depth, drop, **kw).float().mean().item() / depth
 
+# %% ../nbs/10_presto_l.ipynb #2ecf1fa8
 def fit_drop(sigmas: Tensor, depth: int, budget: float, *, resolution: int = 2000, **kw) -> float:
     "The smallest `drop` whose schedule spends at most `budget` (a fraction in (0, 1]) of the block evaluations over `sigmas`."
     if not (isinstance(budget, (int, float)) and not isinstance(budget, bool) and 0 < budget <= 1):
@@ -71,6 +74,11 @@ def exit_index(n: Tensor, depth: int, mode: str) -> tuple[Tensor, int]:
     "Where the exit happens, as columns of the hidden-state table (0: the embedding, i + 1: after block i): `(exit (B,), full-depth column)`."
     return (n, depth) if mode == 'tail' else (n - 1, depth - 1)
 
+# %% ../nbs/10_presto_l.ipynb #94d66fdc
+def karras_sigma_grid(n: int = 16, sigma_min: float = 0.002, sigma_max: float = 80.) -> Tensor:
+    "`n` calibration noise levels, evenly spaced in ln sigma from `sigma_min` to `sigma_max`."
+    return torch.logspace(math.log10(sigma_min), math.log10(sigma_max), n)
+
 # %% ../nbs/10_presto_l.ipynb #85f7970b
 @torch.no_grad()
 def hidden_std_table(model: EDMDenoiser, latents: Tensor, conds: dict, sigmas=None, *, n: int = 64, seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -93,10 +101,7 @@ def hidden_std_table(model: EDMDenoiser, latents: Tensor, conds: dict, sigmas=No
         rows.append(torch.stack(stds, 1).mean(0))                                        # (depth + 1,)
     return sigmas.log(), torch.stack(rows).cpu()
 
-def karras_sigma_grid(n: int = 16, sigma_min: float = 0.002, sigma_max: float = 80.) -> Tensor:
-    "`n` calibration noise levels, evenly spaced in ln sigma from `sigma_min` to `sigma_max`."
-    return torch.logspace(math.log10(sigma_min), math.log10(sigma_max), n)
-
+# %% ../nbs/10_presto_l.ipynb #a514f72e
 def interp_table(log_sigma: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
     "Rows of `ys` `(S, K)` at `log_sigma` `(B,)`, linear in ln sigma between the grid `xs` `(S,)`, constant outside: `(B, K)`."
     if len(xs) == 1: return ys.expand(len(log_sigma), -1)
@@ -105,9 +110,27 @@ def interp_table(log_sigma: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
     w = ((v - xs[i - 1]) / (xs[i] - xs[i - 1]))[:, None]
     return ys[i - 1] * (1 - w) + ys[i] * w
 
+# %% ../nbs/10_presto_l.ipynb #6c4c919b
+class _LayerDropChecks:
+    "The checks of `LayerDropConfig`, run when one is made: each message names the field, its value and what is allowed."
+    def __post_init__(self):
+        if self.mode not in MODES: raise LayerDropError(f"mode={self.mode!r}: must be one of {', '.join(MODES)}")
+        if self.rescale not in RESCALES: raise LayerDropError(f"rescale={self.rescale!r}: must be one of {', '.join(RESCALES)}")
+        if self.teacher < 0 or self.denoise < 0 or self.teacher + self.denoise <= 0:
+            raise LayerDropError(f"teacher={self.teacher}, denoise={self.denoise}: loss weights must be >= 0, and not both 0")
+        if not 0 < self.sigma_lo < self.sigma_hi: raise LayerDropError(f"sigma_lo={self.sigma_lo}, sigma_hi={self.sigma_hi}: need 0 < sigma_lo < sigma_hi")
+        if self.sigma_dist not in NOISE_DISTS: raise LayerDropError(f"sigma_dist={self.sigma_dist!r}: must be one of {', '.join(NOISE_DISTS)}")
+        if self.min_blocks < 1: raise LayerDropError(f"min_blocks={self.min_blocks}: must be >= 1")
+        if self.max_drop < 0: raise LayerDropError(f"max_drop={self.max_drop}: must be >= 0")
+        for k in ('steps', 'batch_size', 'log_every', 'ckpt_every'):
+            if int(getattr(self, k)) < 1: raise LayerDropError(f"{k}={getattr(self, k)}: must be >= 1")
+        if not self.lr > 0: raise LayerDropError(f"lr={self.lr}: must be > 0")
+        if not 0 <= self.ema_decay < 1: raise LayerDropError(f"ema_decay={self.ema_decay}: must be in [0, 1)")
+        if not 0 <= self.text_dropout <= 1: raise LayerDropError(f"text_dropout={self.text_dropout}: must be in [0, 1]")
+
 # %% ../nbs/10_presto_l.ipynb #c08fd337
 @dataclass
-class LayerDropConfig:
+class LayerDropConfig(_LayerDropChecks):
     "How an early-exit model runs and how it is fine-tuned (defaults: Presto-L)."
     mode: str = 'keep_last'      # which blocks an exit skips: 'tail' (the last ones, ASE) or 'keep_last' (those before the final block)
     rescale: str = 'calibrated'  # exit-state rescaling to full-depth statistics: 'none', 'calibrated' (per sigma) or 'online' (per sample)
@@ -133,23 +156,9 @@ class LayerDropConfig:
     ckpt_every: int = 250        # steps between checkpoints
     seed: int = 0                # data order, noise and drop draws
 
-    def __post_init__(self):
-        if self.mode not in MODES: raise LayerDropError(f"mode={self.mode!r}: must be one of {', '.join(MODES)}")
-        if self.rescale not in RESCALES: raise LayerDropError(f"rescale={self.rescale!r}: must be one of {', '.join(RESCALES)}")
-        if self.teacher < 0 or self.denoise < 0 or self.teacher + self.denoise <= 0:
-            raise LayerDropError(f"teacher={self.teacher}, denoise={self.denoise}: loss weights must be >= 0, and not both 0")
-        if not 0 < self.sigma_lo < self.sigma_hi: raise LayerDropError(f"sigma_lo={self.sigma_lo}, sigma_hi={self.sigma_hi}: need 0 < sigma_lo < sigma_hi")
-        if self.sigma_dist not in NOISE_DISTS: raise LayerDropError(f"sigma_dist={self.sigma_dist!r}: must be one of {', '.join(NOISE_DISTS)}")
-        if self.min_blocks < 1: raise LayerDropError(f"min_blocks={self.min_blocks}: must be >= 1")
-        if self.max_drop < 0: raise LayerDropError(f"max_drop={self.max_drop}: must be >= 0")
-        for k in ('steps', 'batch_size', 'log_every', 'ckpt_every'):
-            if int(getattr(self, k)) < 1: raise LayerDropError(f"{k}={getattr(self, k)}: must be >= 1")
-        if not self.lr > 0: raise LayerDropError(f"lr={self.lr}: must be > 0")
-        if not 0 <= self.ema_decay < 1: raise LayerDropError(f"ema_decay={self.ema_decay}: must be in [0, 1)")
-        if not 0 <= self.text_dropout <= 1: raise LayerDropError(f"text_dropout={self.text_dropout}: must be in [0, 1]")
-
     def schedule(self) -> dict: return {'sigma_lo': self.sigma_lo, 'sigma_hi': self.sigma_hi, 'min_blocks': self.min_blocks}
 
+# %% ../nbs/10_presto_l.ipynb #9b121697
 LAYERDROP_PRESETS = {'presto-l': LayerDropConfig(),
            'ase': LayerDropConfig(mode='tail', rescale='none', budget_cond=False, teacher=0., denoise=1.)}
 LAYERDROP_PRESETS.update({'presto-l-ref': LayerDropConfig(teacher=0., denoise=1.),       # the recipes of the shipped presto_l_small and ase_small
@@ -181,14 +190,7 @@ class LayerDropDenoiser(EDMDenoiser):
         out = self.run(c_in * x, c_noise.flatten(), cond, n, sigma)                   # (B, C, T)
         return c_skip * x + c_out * out.to(x.dtype)
 
-    def reset_count(self): self.evals = [0, 0]
-
-    @property
-    def fraction(self) -> float:
-        "Block evaluations run since the last `reset_count`, as a fraction of full depth."
-        return self.evals[0] / self.evals[1] if self.evals[1] else 1.
-
-# %% ../nbs/10_presto_l.ipynb #13ee5263
+# %% ../nbs/10_presto_l.ipynb #1adfcc5d
 def _scale(self: LayerDropDenoiser, h: Tensor, exit_col: Tensor, full_col: int, sigma: Tensor) -> Tensor:
     "Per-example factor `(B,)` taking the exit state `h` `(B, N, D)` to the full-depth std at `sigma`."
     stds = interp_table(sigma.float().log(), self.table_log_sigma, self.table_std)                 # (B, depth + 1)
@@ -197,6 +199,9 @@ def _scale(self: LayerDropDenoiser, h: Tensor, exit_col: Tensor, full_col: int, 
     else: now = h.detach().float().flatten(1).std(1)                                                # online
     return (target / now.clamp(min=1e-6)).where(exit_col < full_col, torch.ones_like(target))     # full depth: untouched
 
+LayerDropDenoiser._scale = _scale
+
+# %% ../nbs/10_presto_l.ipynb #333f5369
 def _run(self: LayerDropDenoiser, x_in: Tensor, c_noise: Tensor, cond, n: Tensor, sigma: Tensor) -> Tensor:
     "The DiT with `n` `(B,)` active blocks per example (blocks skipped for the whole batch are not computed)."
     net, depth, mode = self.net, self.net.cfg.depth, self.ld.mode
@@ -218,7 +223,16 @@ def _run(self: LayerDropDenoiser, x_in: Tensor, c_noise: Tensor, cond, n: Tensor
     self.evals[0] += int(plan.sum()); self.evals[1] += depth * len(n)
     return net.head(h, c)
 
-LayerDropDenoiser._scale, LayerDropDenoiser.run = _scale, _run
+LayerDropDenoiser.run = _run
+
+# %% ../nbs/10_presto_l.ipynb #cd8d139d
+@patch
+def reset_count(self: LayerDropDenoiser): self.evals = [0, 0]
+
+@patch(as_prop=True)
+def fraction(self: LayerDropDenoiser) -> float:
+    "Block evaluations run since the last `reset_count`, as a fraction of full depth."
+    return self.evals[0] / self.evals[1] if self.evals[1] else 1.
 
 # %% ../nbs/10_presto_l.ipynb #384e8d10
 def check_min_blocks(cfg: LayerDropConfig, depth: int):
@@ -259,6 +273,7 @@ def draw_layerdrop_batch(latents: Tensor, conds: dict, cfg: LayerDropConfig, gen
     drop = torch.rand(cfg.batch_size, generator=gen) * cfg.max_drop                                          # (B,)
     return x0, drop_condition(cond, cfg.text_dropout, generator=gen), sigma, noise, drop
 
+# %% ../nbs/10_presto_l.ipynb #99f5fbed
 def layerdrop_step(model, teacher: EDMDenoiser | None, opt, x0: Tensor, cond: dict, sigma: Tensor, noise: Tensor, drop: Tensor,
                    cfg: LayerDropConfig) -> dict:
     "One optimiser step of `model` (a `LayerDropDenoiser`, possibly inside DDP): self-teacher and/or denoising loss."
@@ -312,6 +327,11 @@ def train_layerdrop(base: EDMDenoiser, latents: Tensor, conds: dict, out_dir, cf
 # %% ../nbs/10_presto_l.ipynb #ee21b6f8
 LAYERDROP_SAMPLING = {'sampler': 'dpmpp_2m', 'steps': 8, 'cfg': 3.0, 'budget': 0.75}   # the base's sampler, three quarters of its blocks
 
+def sampler_sigmas_for(sampling: dict, levels: NoiseLevels = NoiseLevels()) -> Tensor:
+    "The noise levels of a sampling setting `{'sampler', 'steps', ...}`."
+    return sampler_sigmas(sampling['sampler'], sampling['steps'], levels)
+
+# %% ../nbs/10_presto_l.ipynb #1dcbbddb
 def save_layerdrop(model: LayerDropDenoiser, stem, *, method: str = 'presto-l', budget: float = LAYERDROP_SAMPLING['budget'],
                    info: dict | None = None, dtype=torch.float16) -> Path:
     "Save `model` (usually the EMA) as a `presto-l` checkpoint with its config and default sampling at `budget`."
@@ -320,6 +340,7 @@ def save_layerdrop(model: LayerDropDenoiser, stem, *, method: str = 'presto-l', 
                                                       'latent_scale': model.latent_scale, 'layerdrop': asdict(model.ld), 'sampling': {**LAYERDROP_SAMPLING, 'budget': budget},
                                                       'info': info or {}}, kind='presto-l', dtype=dtype)
 
+# %% ../nbs/10_presto_l.ipynb #cce15e58
 def load_layerdrop(stem, device='cpu', dtype=torch.float32, *, kind: str = 'presto-l') -> LayerDropDenoiser:
     "A model saved by `save_layerdrop` (or another `kind` of the same layout), in eval mode, with `.method`, `.default_sampling`, `.config`, `.info`."
     tensors, cfg = load_checkpoint(stem, kind=kind)
@@ -332,10 +353,7 @@ def load_layerdrop(stem, device='cpu', dtype=torch.float32, *, kind: str = 'pres
     model.default_sampling = {**LAYERDROP_SAMPLING, **cfg.get('sampling', {})}
     return model
 
-def sampler_sigmas_for(sampling: dict, levels: NoiseLevels = NoiseLevels()) -> Tensor:
-    "The noise levels of a sampling setting `{'sampler', 'steps', ...}`."
-    return sampler_sigmas(sampling['sampler'], sampling['steps'], levels)
-
+# %% ../nbs/10_presto_l.ipynb #425c5449
 @contextmanager
 def budget_context(model, budget: float, sigmas: Tensor):
     "Run `model` at `budget` (fraction of block evaluations over `sigmas`) inside the block; a full-depth model only takes 1."

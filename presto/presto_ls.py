@@ -26,6 +26,7 @@ def budget_generator(presto_l: LayerDropDenoiser, budget: float, steps: int = 4)
     g.drop = fit_drop(multistep_sigmas(steps), g.net.cfg.depth, budget, **g.ld.schedule())
     return g
 
+# %% ../nbs/11_presto_ls.ipynb #210d7a3f
 def train_presto_ls(presto_l: LayerDropDenoiser, base: EDMDenoiser, latents: Tensor, conds: dict, out_dir, cfg: PrestoSConfig = PrestoSConfig(), *,
                     budget: float = 0.6, steps: int = 4, scores: str = 'full', **kw) -> PrestoS:
     """Step-distil the layer-distilled `presto_l`: the generator runs at `budget` (over `steps` multistep levels); the real
@@ -35,6 +36,7 @@ def train_presto_ls(presto_l: LayerDropDenoiser, base: EDMDenoiser, latents: Ten
     real, fake = (base, base) if scores == 'full' else (gen, gen)
     return train_presto_s(gen, latents, conds, out_dir, cfg, real=real, fake=fake, **kw)
 
+# %% ../nbs/11_presto_ls.ipynb #a65f5a66
 def save_presto_ls(m: PrestoS, stem, cfg: PrestoSConfig, *, budget: float, steps: int = 4, scores: str = 'full',
                    info: dict | None = None, dtype=torch.float16) -> Path:
     "Save the EMA generator of a Presto-LS run as a `presto-ls` checkpoint: layer-drop model + its default sampling."

@@ -413,6 +413,7 @@ class Links:
         path, hashed, frag = href.partition('#')
         up = '../' * page.count('/')
         if self.nbdev and (m := self.nbdev.match(href)) and m[1] in self.by_quarto_name: path = up + self.by_quarto_name[m[1]]
+        elif self.nbdev and m and m[1] in self.ids: path = up + m[1]   # a page in a subfolder (commands/audio.html), named by its path
         elif re.match(r'^[a-z][a-z0-9+.-]*:|^//', href, re.I): return href
         target = posixpath.normpath(posixpath.join(posixpath.dirname(page), path)) if path else page
         if target not in self.ids and target.endswith('.ipynb') and target[:-len('.ipynb')] + '.html' in self.ids:
@@ -427,7 +428,8 @@ class Links:
         if code and name in self.ids[target]: return at(name)  # `Playground` (the class) vs `playground` (the function)
         if self.has(target, frag): return at(frag)
         if len(c := self.lower[target].get(frag.lower(), [])) == 1: return at(c[0])
-        for file, qual in self.symbols.by_anchor.get(f'{self.quarto_name.get(target, target)}#{frag}', []):
+        for file, qual in (self.symbols.by_anchor.get(f'{self.quarto_name.get(target, target)}#{frag}', [])
+                           or self.symbols.by_anchor.get(f'{target}#{frag}', [])):
             if qual in self.ids[target]: return at(qual)
             node = self.symbols.defs(file).get(qual)
             if node is not None: return up + source_href(file, Symbols.line(node))  # no API entry (private, or a method)
