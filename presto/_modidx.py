@@ -165,6 +165,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                          'presto/commands/training.py'),
                                           'presto.commands.training.latent_cache': ( 'commands/training.html#latent_cache',
                                                                                      'presto/commands/training.py'),
+                                          'presto.commands.training.load_teacher': ( 'commands/training.html#load_teacher',
+                                                                                     'presto/commands/training.py'),
                                           'presto.commands.training.run_paths': ( 'commands/training.html#run_paths',
                                                                                   'presto/commands/training.py'),
                                           'presto.commands.training.wandb_log': ( 'commands/training.html#wandb_log',

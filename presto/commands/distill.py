@@ -16,8 +16,7 @@ from ..layerdrop import LayerDropDenoiser, fit_drop
 from ..sampling import load_model, resolve_model
 from ..presto_ls import save_presto_ls, train_presto_ls
 from ..settings import resolve_device
-from ..train import load_base_model
-from .training import init_distributed, run_paths, check_sigma_data, latent_cache, wandb_log
+from .training import init_distributed, load_teacher, run_paths, check_sigma_data, latent_cache, wandb_log
 
 # %% auto #0
 __all__ = ['csv_floats', 'add_cli_args', 'distill_config', 'cli_main']
@@ -90,8 +89,7 @@ def cli_main(args, settings) -> int:
     "`presto distill`: distil the base model into a few-step generator and save it."
     device, rank, world = init_distributed(resolve_device(settings))
     preset, cfg = settings.preset, distill_config(args, settings.seed)
-    base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
-    base = load_base_model(base_stem, device=device)
+    base_stem, base = load_teacher(args, settings, device)
     check_memory(base.net.cfg, cfg.batch_size // world, train=True, copies=4, per_clip=3, device=device, what=f"distilling at --batch-size {cfg.batch_size}")
     layers, layers_stem = _load_layers(args, settings, device) if args.layers else (None, None)      # Presto-LS (notebook 11_presto_ls)
     name = 'presto_ls' if layers is not None else args.method.removesuffix('-ref').replace('-', '_')   # presto-s-ref -> presto_s_<preset>

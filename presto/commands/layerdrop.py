@@ -9,10 +9,8 @@ import time
 from ..cli import positive_int, preset_with_flags
 from ..cache import LatentDataset
 from ..layerdrop import LAYERDROP_SAMPLING, LayerDropConfig, METHODS, MODES, NOISE_DISTS, LAYERDROP_PRESETS, RESCALES, check_min_blocks, fit_drop, hidden_std_table, sampler_sigmas_for, save_layerdrop, train_layerdrop
-from ..sampling import resolve_model
 from ..settings import resolve_device
-from ..train import load_base_model
-from .training import init_distributed, run_paths, check_sigma_data, latent_cache, wandb_log
+from .training import init_distributed, load_teacher, run_paths, check_sigma_data, latent_cache, wandb_log
 
 # %% auto #0
 __all__ = ['add_cli_args', 'layerdrop_config', 'cli_main']
@@ -50,8 +48,7 @@ def cli_main(args, settings) -> int:
     "`presto layerdrop`: fine-tune the base model for early exits (Presto-L or ASE) and save it."
     device, rank, world = init_distributed(resolve_device(settings))
     preset, cfg = settings.preset, layerdrop_config(args, settings.seed)
-    base_stem = resolve_model(args.base, settings.path('checkpoint_dir'), preset)
-    base = load_base_model(base_stem, device=device)
+    base_stem, base = load_teacher(args, settings, device)
     check_min_blocks(cfg, base.net.cfg.depth)
     fit_drop(sampler_sigmas_for(LAYERDROP_SAMPLING), base.net.cfg.depth, args.budget, **cfg.schedule())   # a bad --budget fails now
     dataset, ae_stem, out, run_dir = run_paths(args, settings, f"{args.method.removesuffix('-ref').replace('-', '_')}_{preset}")

@@ -10,10 +10,11 @@ from pathlib import Path
 import torch
 from ..checkpoint import CheckpointError
 from ..loop import rank_world
-from ..train import encode_dataset, latent_sigma_data
+from ..sampling import resolve_model
+from ..train import encode_dataset, latent_sigma_data, load_base_model
 
 # %% auto #0
-__all__ = ['init_distributed', 'run_paths', 'check_sigma_data', 'latent_cache', 'wandb_log']
+__all__ = ['init_distributed', 'run_paths', 'check_sigma_data', 'latent_cache', 'wandb_log', 'load_teacher']
 
 # %% ../../nbs/commands/training.ipynb #78a2df66
 def init_distributed(device: torch.device) -> tuple:
@@ -55,3 +56,9 @@ def wandb_log(settings, rank: int, name: str, config):
     import wandb
     wandb.init(project='presto', name=name, mode=settings.log_mode, dir=str(settings.path('log_dir')), config=asdict(config))
     return wandb.log
+
+# %% ../../nbs/commands/training.ipynb #74a79256
+def load_teacher(args, settings, device) -> tuple:
+    "`(stem, model)` of the base model `--base` names, under the settings' checkpoint folder and preset"
+    stem = resolve_model(args.base, settings.path('checkpoint_dir'), settings.preset)
+    return stem, load_base_model(stem, device=device)
