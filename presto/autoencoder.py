@@ -109,7 +109,8 @@ def _decode(self: Autoencoder, z: Tensor) -> Tensor:
     h = self.up(F.interpolate(h, scale_factor=self.cfg.downsample))          # (B, W, 2T)
     h = self.dec_norm(self.decoder(h).transpose(1, 2))                       # (B, 2T, W)
     log_mag, phase = self.head(h).float().transpose(1, 2).chunk(2, dim=1)    # (B, F, 2T) each
-    spec = torch.polar(log_mag.clamp(max=6.).exp(), phase)                   # (B, F, 2T) complex
+    mag = log_mag.clamp(max=6.).exp()
+    spec = torch.complex(mag * phase.cos(), mag * phase.sin())               # (B, F, 2T) complex: torch.polar, twice as fast here
     spec = torch.cat([spec, spec[..., -1:]], dim=-1)                         # (B, F, 2T + 1): the centred STFT's last frame
     n = z.shape[-1] * self.cfg.samples_per_latent
     return istft(spec, self.cfg.n_fft, self.cfg.hop, length=n).unsqueeze(1)  # (B, 1, N)

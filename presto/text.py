@@ -19,8 +19,8 @@ from .fileio import atomic_write
 # %% auto #0
 __all__ = ['MODEL_PACKAGE', 'MODEL_FILES', 'COND_KEYS', 'TextEncoderError', 'MissingModelError', 'PromptTruncatedWarning',
            'check_model_dir', 'find_minilm', 'model_fingerprint', 'check_prompts', 'TextEncoder', 'mean_pool',
-           'pad_states', 'cache_key', 'save_encoding', 'load_encoding', 'check_cond', 'null_cond', 'is_null',
-           'pad_cond', 'cat_conds', 'drop_condition', 'guided_for']
+           'pad_states', 'pack_minilm', 'minilm_states', 'cache_key', 'save_encoding', 'load_encoding', 'check_cond',
+           'null_cond', 'is_null', 'pad_cond', 'cat_conds', 'drop_condition', 'guided_for']
 
 # %% ../nbs/03_text.ipynb #a0aa27c0
 class TextEncoderError(ValueError):
@@ -109,6 +109,7 @@ class TextEncoder(nn.Module):
                  batch_size: int = 64):     # prompts per forward pass when encoding many
         super().__init__()
         from transformers import AutoConfig, AutoTokenizer
+        os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')   # one prompt at a time: tokenizer threads only compete with torch's
         self.path = find_minilm() if path is None else check_model_dir(path)
         config = AutoConfig.from_pretrained(self.path, local_files_only=True)
         self.max_length = _check_max_length(max_length, config.max_position_embeddings)
@@ -120,7 +121,7 @@ class TextEncoder(nn.Module):
         self.model.to(device=device, dtype=dtype).requires_grad_(False).eval()
         self.dim, self.cache_size, self.batch_size = config.hidden_size, cache_size, batch_size
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
-        self._cache, self._warned, self._fingerprint = OrderedDict(), set(), None
+        self._cache, self._warned, self._fingerprint, self._packed = OrderedDict(), set(), None, None
         self.stats = {'memory': 0, 'disk': 0, 'encoded': 0}    # where each distinct prompt of each call came from
 
     def train(self, mode: bool = True): return super().train(False)   # frozen: dropout stays off whatever is asked
@@ -165,18 +166,59 @@ def _token_counts(self: TextEncoder, prompts: list[str]) -> list[int]:
                           f"{n - self.max_length} tokens ({p[:50]!r}...)", PromptTruncatedWarning, stacklevel=2)
     return counts
 
+# %% ../nbs/03_text.ipynb #2e55cb8c
+def pack_minilm(model) -> dict | None:
+    """`model`'s weights as `minilm_states` reads them: per layer the query, key and value weights as one matrix, every
+    matrix transposed once (a product with a contiguous `(D_in, D_out)` matrix is faster at batch 1); None where it does not apply."""
+    c = model.config
+    if c.model_type != 'bert' or c.hidden_act != 'gelu' or getattr(c, 'position_embedding_type', 'absolute') != 'absolute': return None
+    t = lambda *lins: (torch.cat([l.weight for l in lins]).detach().T.contiguous(), torch.cat([l.bias for l in lins]).detach())
+    ln = lambda n: (n.normalized_shape, n.weight.detach(), n.bias.detach(), n.eps)
+    layers = [(*t(s.query, s.key, s.value), *t(a.dense), ln(a.LayerNorm), *t(i.dense), *t(o.dense), ln(o.LayerNorm))
+              for s, a, i, o in ((l.attention.self, l.attention.output, l.intermediate, l.output) for l in model.encoder.layer)]
+    e = model.embeddings
+    return {'layers': layers, 'heads': c.num_attention_heads,
+            'embed': (e.word_embeddings.weight.detach(), e.position_embeddings.weight.detach(), e.token_type_embeddings.weight[0].detach(), ln(e.LayerNorm))}
+
+# %% ../nbs/03_text.ipynb #5e6d7487
+def minilm_states(packed: dict, ids: Tensor, mask: Tensor) -> Tensor:
+    "BertModel's last hidden state `(B, L, D)` for token `ids` `(B, L)` with padding `mask` `(B, L)`, from `pack_minilm`'s weights."
+    (B, L), H = ids.shape, packed['heads']
+    words, positions, segment, ln0 = packed['embed']
+    x = F.layer_norm(words[ids] + positions[:L] + segment, *ln0[:3], ln0[3]).view(B * L, -1)   # (B L, D)
+    keep = None if bool(mask.all()) else mask.bool()[:, None, None, :]                   # (B, 1, 1, L): keys a query may attend to
+    for w_qkv, b_qkv, w_o, b_o, ln1, w_1, b_1, w_2, b_2, ln2 in packed['layers']:
+        q, k, v = torch.addmm(b_qkv, x, w_qkv).view(B, L, 3, H, -1).permute(2, 0, 3, 1, 4)        # each (B, H, L, D/H)
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=keep).transpose(1, 2).reshape(B * L, -1)
+        x = F.layer_norm(torch.addmm(b_o, a, w_o) + x, *ln1[:3], ln1[3])
+        x = F.layer_norm(torch.addmm(b_2, F.gelu(torch.addmm(b_1, x, w_1)), w_2) + x, *ln2[:3], ln2[3])
+    return x.view(B, L, -1)
+
 # %% ../nbs/03_text.ipynb #8713df38
+@patch
+def _states(self: TextEncoder, ids: Tensor, mask: Tensor) -> Tensor:
+    "Last hidden states `(b, L, D)`: `minilm_states` where it applies (its weights packed again if the model moved), else BertModel."
+    w = self.model.embeddings.word_embeddings.weight
+    if self._packed is None or self._packed['of'] != (w.data_ptr(), w.dtype, w.device):      # first call, or the model moved
+        self._packed = {**(pack_minilm(self.model) or {'layers': None}), 'of': (w.data_ptr(), w.dtype, w.device)}
+    with torch.inference_mode():                 # the caller clones what it keeps: those copies are ordinary tensors
+        if self._packed['layers'] is None: return self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        return minilm_states(self._packed, ids, mask)
+
 @patch
 @torch.no_grad()
 def _run_model(self: TextEncoder, prompts: list[str]) -> dict[str, tuple[Tensor, Tensor]]:
     "Encode distinct `prompts`: prompt -> (its real token states `(n, D)`, pooled `(D,)`)."
-    counts = dict(zip(prompts, self._token_counts(prompts)))
-    order, out = sorted(prompts, key=counts.get), {}                          # similar lengths share a batch
+    if len(prompts) > self.batch_size:                                        # several batches: similar lengths share one
+        counts = dict(zip(prompts, self._token_counts(prompts))); order = sorted(prompts, key=counts.get)
+    else: order = prompts                                                     # one batch: its truncations are found below
+    out = {}
     for i in range(0, len(order), self.batch_size):
         chunk = order[i:i + self.batch_size]
         tok = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors='pt')
+        if len(prompts) <= self.batch_size and tok['input_ids'].shape[1] == self.max_length: self._token_counts(chunk)   # warn
         ids, mask = tok['input_ids'].to(self.device), tok['attention_mask'].to(self.device)   # (b, L)
-        h = self.model(input_ids=ids, attention_mask=mask).last_hidden_state              # (b, L, D)
+        h = self._states(ids, mask)                                                        # (b, L, D)
         pooled, n = mean_pool(h, mask.bool()), mask.sum(1).tolist()                       # (b, D)
         out.update({p: (h[j, :n[j]].clone(), pooled[j].clone()) for j, p in enumerate(chunk)})
     self.stats['encoded'] += len(prompts)
