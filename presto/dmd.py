@@ -12,6 +12,7 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from .edm import EDMDenoiser, NoiseLevels, NOISE_DISTS, sample_sigma, add_noise, edm_loss, append_dims, multistep_sigmas, edm_precond
 from .checkpoint import save_checkpoint, CheckpointError
+from .checks import check_config, flag, integer, number, numbers, one_of
 from .loop import Run, run_loop, rank_world, ema_update
 from .text import guided_for
 from .train import load_base_model
@@ -65,23 +66,20 @@ def gan_discriminator_loss(d_real: Tensor, d_fake: Tensor, kind: str = 'lsgan') 
 P_TRAINS = ('edm', 'data')                   # p_train's centre (see train_levels)
 
 class _PrestoSChecks:
-    "The checks of `PrestoSConfig`, run when one is made: each message names the field, its value and what is allowed."
+    "The checks of `PrestoSConfig` (`presto.checks`), run when one is made: each message names the field, its value and what is allowed."
+    def rules(self) -> dict:
+        "What each field allows; `__post_init__` adds the one rule between fields (backward simulation needs a falling grid)"
+        dist = one_of(*NOISE_DISTS)
+        return dict(steps=integer(1), batch_size=integer(1), cfg=number(0), gen_sigma=dist, dmd_sigma=dist, fake_sigma=dist, gan_sigma=dist,
+                    mix=number(0, 1), p_train=one_of(*P_TRAINS), gen_sigmas=numbers(above=0), backsim=flag(), gan=flag(),
+                    gan_loss=one_of(*GAN_LOSSES), nu1=number(0), nu2=number(0), tap=integer(), gen_every=integer(1), lr_gen=number(above=0),
+                    lr_fake=number(above=0), warmup=integer(0), grad_clip=number(above=0), ema_decay=number(0, below=1), bf16=flag(),
+                    log_every=integer(1), ckpt_every=integer(1), seed=integer(0))
+
     def __post_init__(self):
-        for k in ('gen_sigma', 'dmd_sigma', 'fake_sigma', 'gan_sigma'):
-            if getattr(self, k) not in NOISE_DISTS: raise ValueError(f"{k}={getattr(self, k)!r}; allowed: {', '.join(NOISE_DISTS)}")
-        if self.p_train not in P_TRAINS: raise ValueError(f"p_train={self.p_train!r}; allowed: {', '.join(P_TRAINS)}")
-        if self.gan_loss not in GAN_LOSSES: raise ValueError(f"gan_loss={self.gan_loss!r}; allowed: {', '.join(GAN_LOSSES)}")
-        if self.steps < 1 or self.batch_size < 1 or self.gen_every < 1: raise ValueError("steps, batch_size and gen_every must be >= 1")
-        if not 0 <= self.mix <= 1: raise ValueError(f"mix must be in [0, 1], got {self.mix}")
-        if any(s <= 0 for s in self.gen_sigmas): raise ValueError(f"gen_sigmas must be positive, got {self.gen_sigmas}")
+        check_config(self, self.rules())
         if self.backsim and not (self.gen_sigmas and all(a > b for a, b in zip(self.gen_sigmas, self.gen_sigmas[1:]))):
             raise ValueError(f"backsim needs gen_sigmas, the sampling levels from the highest down (e.g. 80,17.5,2.5,0.17), got {self.gen_sigmas}")
-        for k in ('lr_gen', 'lr_fake', 'grad_clip'):
-            if not getattr(self, k) > 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
-        for k in ('cfg', 'nu1', 'nu2'):
-            if not getattr(self, k) >= 0: raise ValueError(f"{k} must be >= 0, got {getattr(self, k)}")
-        if not 0 <= self.ema_decay < 1: raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.warmup < 0: raise ValueError(f"warmup must be >= 0 updates, got {self.warmup}")
 
 # %% ../nbs/09_presto_s.ipynb #4648dc13
 @dataclass

@@ -17,6 +17,7 @@ from .dit import DiT, DiTConfig
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
 from .loop import Run, run_loop, rank_world, ema_update
 from .text import drop_condition
+from .checks import check_config, flag, integer, number, one_of
 
 # %% auto #0
 __all__ = ['MODES', 'RESCALES', 'LAYERDROP_PRESETS', 'LAYERDROP_SAMPLING', 'METHODS', 'LayerDropError', 'drop_ramp',
@@ -112,21 +113,19 @@ def interp_table(log_sigma: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
 
 # %% ../nbs/10_presto_l.ipynb #6c4c919b
 class _LayerDropChecks:
-    "The checks of `LayerDropConfig`, run when one is made: each message names the field, its value and what is allowed."
+    "The checks of `LayerDropConfig` (`presto.checks`), run when one is made: each message names the field, its value and what is allowed."
+    def rules(self) -> dict:
+        "What each field allows; `__post_init__` adds the rules between fields (a loss to train on, a rising schedule)"
+        return dict(mode=one_of(*MODES), rescale=one_of(*RESCALES), budget_cond=flag(), teacher=number(0), denoise=number(0),
+                    sigma_lo=number(above=0), sigma_hi=number(above=0), min_blocks=integer(1), max_drop=number(0), steps=integer(1),
+                    batch_size=integer(1), lr=number(above=0), warmup=integer(0), ema_decay=number(0, below=1), grad_clip=number(above=0),
+                    text_dropout=number(0, 1), sigma_dist=one_of(*NOISE_DISTS), P_mean=number(), P_std=number(above=0), bf16=flag(),
+                    log_every=integer(1), ckpt_every=integer(1), seed=integer(0))
+
     def __post_init__(self):
-        if self.mode not in MODES: raise LayerDropError(f"mode={self.mode!r}: must be one of {', '.join(MODES)}")
-        if self.rescale not in RESCALES: raise LayerDropError(f"rescale={self.rescale!r}: must be one of {', '.join(RESCALES)}")
-        if self.teacher < 0 or self.denoise < 0 or self.teacher + self.denoise <= 0:
-            raise LayerDropError(f"teacher={self.teacher}, denoise={self.denoise}: loss weights must be >= 0, and not both 0")
-        if not 0 < self.sigma_lo < self.sigma_hi: raise LayerDropError(f"sigma_lo={self.sigma_lo}, sigma_hi={self.sigma_hi}: need 0 < sigma_lo < sigma_hi")
-        if self.sigma_dist not in NOISE_DISTS: raise LayerDropError(f"sigma_dist={self.sigma_dist!r}: must be one of {', '.join(NOISE_DISTS)}")
-        if self.min_blocks < 1: raise LayerDropError(f"min_blocks={self.min_blocks}: must be >= 1")
-        if self.max_drop < 0: raise LayerDropError(f"max_drop={self.max_drop}: must be >= 0")
-        for k in ('steps', 'batch_size', 'log_every', 'ckpt_every'):
-            if int(getattr(self, k)) < 1: raise LayerDropError(f"{k}={getattr(self, k)}: must be >= 1")
-        if not self.lr > 0: raise LayerDropError(f"lr={self.lr}: must be > 0")
-        if not 0 <= self.ema_decay < 1: raise LayerDropError(f"ema_decay={self.ema_decay}: must be in [0, 1)")
-        if not 0 <= self.text_dropout <= 1: raise LayerDropError(f"text_dropout={self.text_dropout}: must be in [0, 1]")
+        check_config(self, self.rules(), LayerDropError)
+        if self.teacher + self.denoise <= 0: raise LayerDropError(f"teacher={self.teacher}, denoise={self.denoise}: one loss weight must be > 0")
+        if not self.sigma_lo < self.sigma_hi: raise LayerDropError(f"sigma_lo={self.sigma_lo}, sigma_hi={self.sigma_hi}: need sigma_lo < sigma_hi")
 
 # %% ../nbs/10_presto_l.ipynb #c08fd337
 @dataclass

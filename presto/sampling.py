@@ -148,6 +148,8 @@ class Sampler:
             raise GenerateError(f"budget={self.budget}: this model always runs full depth, so its budget must be 1 "
                                  f"(layer-drop models: presto-l, ase and presto-ls checkpoints)")
         self.blocks = None                                                     # fraction of block evaluations of the last call
+        if self.layered and self.budget < 1:
+            with model.at_budget(self.budget, self.sigmas()): pass             # a budget these steps cannot reach fails here, before any work
 
     @property
     def kind(self) -> str: return getattr(self.model, 'kind', 'presto-l' if self.layered else 'base')

@@ -6,8 +6,10 @@ from presto.dit import DiTConfig
 from presto.edm import NoiseLevels
 from presto.metrics import EmbedderConfig, EmbedderTrainConfig
 from presto.train import TrainConfig
+from presto.dmd import PrestoSConfig
+from presto.layerdrop import LayerDropConfig
 
-CONFIGS = [AEConfig, AETrainConfig, DiTConfig, TrainConfig, NoiseLevels, EmbedderConfig, EmbedderTrainConfig]
+CONFIGS = [AEConfig, AETrainConfig, DiTConfig, TrainConfig, NoiseLevels, EmbedderConfig, EmbedderTrainConfig, PrestoSConfig, LayerDropConfig]
 
 def _cases():
     for cls in CONFIGS:

@@ -64,6 +64,14 @@ def test_eval_and_bench_over_budgets(presto_l, tiny, tone_ds, tmp_path):
     b = json.loads(bench.read_text())
     assert [r['budget'] for r in b] == [1.0, 0.8] and b[0]['blocks'] == 1.0 and b[1]['blocks'] <= 0.8 and b[0]['speedup'] == 1.0
 
+def test_eval_refuses_an_unreachable_budget_before_generating(presto_l, tone_ds, tmp_path, capsys, monkeypatch):
+    "A budget the schedule cannot reach at these steps is an error before the first row is scored (none is generated)."
+    import presto.commands.eval as ev
+    monkeypatch.setattr(ev, 'evaluate', lambda *a, **k: pytest.fail('evaluate ran before the grid was checked'))
+    assert main(['eval', '--model', str(presto_l), '--embedder', 'python:presto.metrics.mel_stats_embedder', '--dataset', str(tone_ds),
+                 '--steps', '4', '--budget', '1,0.05', '--no-latency', '--out', str(tmp_path / 'rows.json')]) == 2
+    assert 'budget=0.05: this schedule cannot spend less than' in capsys.readouterr().err and not (tmp_path / 'rows.json').exists()
+
 def test_ase_preset(tiny, tone_ds, tmp_path):
     out = tmp_path / 'ase_tiny'
     assert layerdrop(tiny, tone_ds, out, '--method', 'ase', '--steps', '2') == 0

@@ -11,7 +11,7 @@ from ..edm import SAMPLERS
 from ..fileio import format_table, output_path, write_json
 from ..metrics import evaluate, load_any_embedder, measure_latency, metric_floor, reference_set, with_excess
 from ..pipeline import Pipeline
-from ..sampling import check_budget, check_cfg, sampling_settings
+from ..sampling import Sampler, check_budget, check_cfg, sampling_settings
 from ..settings import resolve_device, torch_dtype
 
 # %% auto #0
@@ -40,6 +40,7 @@ def eval_grid(args, settings) -> list[tuple]:
         mine = budgets if hasattr(pipe.model, 'reset_count') else [None]         # budgets apply to layer-drop models; others run full depth
         grid = [tuple(sampling_settings(pipe.model, s, k, w, b).values())
                 for s in samplers for k in (args.steps or [None]) for w in cfgs for b in mine]
+        for s, k, w, b in grid: Sampler(pipe.model, sampler=s, steps=k, cfg=w, budget=b, levels=pipe.levels)   # every row checked before any is run
         out.append((pipe, list(dict.fromkeys(grid))))
     return out
 
