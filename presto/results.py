@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from .pipeline import Pipeline
 from .sampling import GenerateError, resolve_model
-from .metrics import measure_latency, load_any_embedder, reference_set, evaluate, speedups, metric_floor
+from .metrics import measure_latency, reference_set, evaluate, speedups, metric_floor
+from .embedder import load_any_embedder
 from .fileio import write_json
 
 # %% auto #0

@@ -4,7 +4,7 @@ import pytest
 from presto.autoencoder import AEConfig, AETrainConfig
 from presto.dit import DiTConfig
 from presto.edm import NoiseLevels
-from presto.metrics import EmbedderConfig, EmbedderTrainConfig
+from presto.embedder import EmbedderConfig, EmbedderTrainConfig
 from presto.train import TrainConfig
 from presto.dmd import PrestoSConfig
 from presto.layerdrop import LayerDropConfig

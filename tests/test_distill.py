@@ -56,7 +56,7 @@ def test_short_name(generator, tiny, tmp_path):
 
 def test_eval_and_bench_base_vs_generator(generator, tiny, tone_ds, tmp_path):
     out = tmp_path / 'rows.json'
-    assert main(['eval', '--model', f'{tiny},{generator}', '--embedder', 'python:presto.metrics.mel_stats_embedder',
+    assert main(['eval', '--model', f'{tiny},{generator}', '--embedder', 'python:presto.embedder.mel_stats_embedder',
                  '--dataset', str(tone_ds), '--batch-size', '8', '--no-latency', '--out', str(out)]) == 0
     rows = json.loads(out.read_text())[1:]                                            # after the floor row
     assert [(r['model'], r['sampler'], r['steps'], r['cfg']) for r in rows] == [('base_tiny', 'dpmpp_2m', 16, 3.0), ('presto_s_tiny', 'multistep', 4, 1.0)]

@@ -15,7 +15,8 @@ def embedder(tone_ds, tmp_path_factory) -> Path:
     return out
 
 def test_embedder_checkpoint(embedder, tone_ds):
-    from presto.metrics import load_embedder, load_split, ATTRIBUTES
+    from presto.metrics import load_split
+    from presto.embedder import load_embedder, ATTRIBUTES
     E = load_embedder(embedder)
     info = json.loads(embedder.with_suffix('.json').read_text())['config']['info']
     assert info['train']['steps'] == 4 and len(info['log']) == 1 and set(info['test']) >= {'text_to_audio_R@10', 'attribute_accuracy', 'clap_true_pairs'}
@@ -74,7 +75,7 @@ def test_eval_errors(tiny, args, message, capsys):
 def test_eval_with_a_plugged_in_embedder(tiny, tone_ds, tmp_path):
     "Any factory `python:MODULE.FUNCTION` returning sample_rate/embed_audio/embed_text works; audio-only ones skip the CLAP score."
     out = tmp_path / 'rows.json'
-    assert main(['eval', '--model', str(tiny), '--embedder', 'python:presto.metrics.mel_stats_embedder', '--dataset', str(tone_ds),
+    assert main(['eval', '--model', str(tiny), '--embedder', 'python:presto.embedder.mel_stats_embedder', '--dataset', str(tone_ds),
                  '--sampler', 'euler', '--steps', '2', '--batch-size', '8', '--no-latency', '--out', str(out)]) == 0
     floor, r = json.loads(out.read_text())
     assert r['fad'] > 0 and 0 <= r['coverage'] <= 1 and 'clap' not in r and 'attr_acc' not in r and 'latency_ms' not in r

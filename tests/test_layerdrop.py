@@ -54,7 +54,7 @@ def test_generate_at_budgets(presto_l, tmp_path, capsys):
 
 def test_eval_and_bench_over_budgets(presto_l, tiny, tone_ds, tmp_path):
     out = tmp_path / 'rows.json'
-    assert main(['eval', '--model', f'{tiny},{presto_l}', '--embedder', 'python:presto.metrics.mel_stats_embedder', '--dataset', str(tone_ds),
+    assert main(['eval', '--model', f'{tiny},{presto_l}', '--embedder', 'python:presto.embedder.mel_stats_embedder', '--dataset', str(tone_ds),
                  '--batch-size', '8', '--no-latency', '--out', str(out)]) == 0
     rows = json.loads(out.read_text())[1:]                                            # after the floor row
     assert [(r['model'], r['budget'], r['blocks']) for r in rows][0] == ('base_tiny', 1.0, 1.0)
@@ -68,7 +68,7 @@ def test_eval_refuses_an_unreachable_budget_before_generating(presto_l, tone_ds,
     "A budget the schedule cannot reach at these steps is an error before the first row is scored (none is generated)."
     import presto.commands.eval as ev
     monkeypatch.setattr(ev, 'evaluate', lambda *a, **k: pytest.fail('evaluate ran before the grid was checked'))
-    assert main(['eval', '--model', str(presto_l), '--embedder', 'python:presto.metrics.mel_stats_embedder', '--dataset', str(tone_ds),
+    assert main(['eval', '--model', str(presto_l), '--embedder', 'python:presto.embedder.mel_stats_embedder', '--dataset', str(tone_ds),
                  '--steps', '4', '--budget', '1,0.05', '--no-latency', '--out', str(tmp_path / 'rows.json')]) == 2
     assert 'budget=0.05: this schedule cannot spend less than' in capsys.readouterr().err and not (tmp_path / 'rows.json').exists()
 

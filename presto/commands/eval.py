@@ -9,7 +9,8 @@ from pathlib import Path
 from ..cli import names_in, positive_int, positive_ints
 from ..edm import SAMPLERS
 from ..fileio import format_table, output_path, write_json
-from ..metrics import evaluate, load_any_embedder, measure_latency, metric_floor, reference_set, with_excess
+from ..metrics import evaluate, measure_latency, metric_floor, reference_set, with_excess
+from ..embedder import load_any_embedder
 from ..pipeline import Pipeline
 from ..sampling import Sampler, check_budget, check_cfg, sampling_settings
 from ..settings import resolve_device, torch_dtype

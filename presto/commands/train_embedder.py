@@ -10,7 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from ..cli import add_config_args
 from ..cache import LatentDataset
-from ..metrics import Embedder, EmbedderConfig, EmbedderTrainConfig, embedder_report, mel_cache, save_embedder, train_embedder
+from ..metrics import embedder_report
+from ..embedder import Embedder, EmbedderConfig, EmbedderTrainConfig, mel_cache, save_embedder, train_embedder
 from ..settings import resolve_device
 
 # %% auto #0
