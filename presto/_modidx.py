@@ -501,6 +501,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'presto.presto_ls.train_presto_ls': ('presto_ls.html#train_presto_ls', 'presto/presto_ls.py')},
             'presto.render': { 'presto.render.BuildConfig': ('render.html#buildconfig', 'presto/render.py'),
                                'presto.render.BuildConfig.__post_init__': ('render.html#buildconfig.__post_init__', 'presto/render.py'),
+                               'presto.render.BuildConfig.rules': ('render.html#buildconfig.rules', 'presto/render.py'),
                                'presto.render.BuildConfig.weights': ('render.html#buildconfig.weights', 'presto/render.py'),
                                'presto.render.PieceError': ('render.html#pieceerror', 'presto/render.py'),
                                'presto.render._excerpt_attrs': ('render.html#_excerpt_attrs', 'presto/render.py'),

@@ -127,7 +127,7 @@ DISTILL_PRESETS = {'presto-s': PrestoSConfig(),
 _P_INF = dict(lr_gen=1e-4, lr_fake=1e-4, dmd_sigma='inf', fake_sigma='inf', gan_sigma='inf')   # our scale: p_inf for DMD, fake and GAN
 DISTILL_PRESETS.update({                                  # the recipes of the shipped references (`presto reproduce` runs these)
     'presto-s-ref': PrestoSConfig(**_P_INF, gen_sigmas=GRID4, backsim=True),   # presto_s_small (and Presto-LS with --layers)
-    'dmd-ref': PrestoSConfig(**_P_INF, gan=False),                             # dmd_small
+    'dmd-ref': PrestoSConfig(**_P_INF, gen_sigmas=GRID4, backsim=True, gan=False),   # dmd_small: presto-s-ref without its GAN term
     'dmd2-ref': replace(DISTILL_PRESETS['dmd2'], lr_gen=1e-4, lr_fake=1e-4)})          # dmd2_small
 
 # %% ../nbs/09_presto_s.ipynb #5f72a0b1

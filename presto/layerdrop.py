@@ -17,6 +17,7 @@ from .dit import DiT, DiTConfig
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, CheckpointError
 from .loop import Run, run_loop, rank_world, ema_update
 from .text import drop_condition
+from .sampling import DEFAULT_SAMPLING
 from .checks import check_config, flag, integer, number, one_of
 
 # %% auto #0
@@ -324,7 +325,7 @@ def train_layerdrop(base: EDMDenoiser, latents: Tensor, conds: dict, out_dir, cf
     return model.eval(), ema.eval()
 
 # %% ../nbs/10_presto_l.ipynb #ee21b6f8
-LAYERDROP_SAMPLING = {'sampler': 'dpmpp_2m', 'steps': 8, 'cfg': 3.0, 'budget': 0.75}   # the base's sampler, three quarters of its blocks
+LAYERDROP_SAMPLING = {**DEFAULT_SAMPLING, 'budget': 0.75}   # the base's operating point (08_eval), three quarters of its blocks
 
 def sampler_sigmas_for(sampling: dict, levels: NoiseLevels = NoiseLevels()) -> Tensor:
     "The noise levels of a sampling setting `{'sampler', 'steps', ...}`."

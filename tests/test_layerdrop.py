@@ -29,7 +29,7 @@ def test_layerdrop_resumes_and_saves(presto_l):
     assert {'teacher_loss', 'denoise_loss', 'fraction', 'grad_norm'} <= set(rows[0])
     meta = json.loads(presto_l.with_suffix('.json').read_text())
     assert meta['kind'] == 'presto-l' and meta['config']['method'] == 'presto-l'
-    assert meta['config']['sampling'] == {'sampler': 'dpmpp_2m', 'steps': 8, 'cfg': 3.0, 'budget': 0.8}
+    assert meta['config']['sampling'] == {'sampler': 'dpmpp_2m', 'steps': 16, 'cfg': 3.0, 'budget': 0.8}
     ld = meta['config']['layerdrop']
     assert (ld['mode'], ld['rescale'], ld['budget_cond'], ld['min_blocks']) == ('keep_last', 'calibrated', True, 1)
     assert (presto_l.parent / 'run' / 'model.json').is_file()                           # the mid-run snapshot
@@ -46,7 +46,7 @@ def test_weights_moved_and_table_stored(presto_l, tiny):
 def test_generate_at_budgets(presto_l, tmp_path, capsys):
     assert main(['generate', 'a slow tune on the flute', '--model', str(presto_l), '--out', str(tmp_path / 'a.wav'), '--no-png']) == 0
     s = json.loads((tmp_path / 'a.json').read_text())
-    assert (s['sampler'], s['steps'], s['cfg'], s['budget']) == ('dpmpp_2m', 8, 3.0, 0.8)    # the model's own defaults
+    assert (s['sampler'], s['steps'], s['cfg'], s['budget']) == ('dpmpp_2m', 16, 3.0, 0.8)    # the model's own defaults
     assert 0.5 < s['block_fraction'] <= 0.8
     assert main(['generate', 'a slow tune', '--model', str(presto_l), '--budget', '1', '--out', str(tmp_path / 'b.wav')]) == 0
     assert json.loads((tmp_path / 'b.json').read_text())['block_fraction'] == 1.0
