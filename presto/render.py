@@ -16,6 +16,7 @@ from .audio import (SAMPLE_RATE, CLIP_SAMPLES, AudioError, load_audio, save_audi
                           loudness, normalize_loudness)
 from .fileio import atomic_write, file_sha256, write_text, json_or_empty
 from .corpus import DataError, ENSEMBLES, REGION_PLACES, SOURCES, ensembles_for, estimate_key, key_text, part_programs, piece_notes
+from fastcore.basics import patch
 from .checks import Rule, check_config, integer, number
 
 # %% auto #0
@@ -189,18 +190,20 @@ class BuildConfig:
         check_config(self, self.rules(), DataError)
         self.transpose, self.lufs, self.splits = tuple(self.transpose), tuple(self.lufs), tuple(self.splits)
 
-    def rules(self) -> dict:
-        "What each field allows (`presto.checks`); the clip count, sources and splits are checked first, in their own words"
-        pair = lambda each, kind: Rule(f"a pair (low, high) of {kind} with low <= high", lambda v: isinstance(v, (tuple, list)) and len(v) == 2
-                                       and all(each.ok(x) for x in v) and v[0] <= v[1], ((3, 1), (1,), 'ab'))
-        weights = Rule(f"None or a dict of source weights >= 0 ({', '.join(SOURCES)})", lambda v: v is None or (isinstance(v, dict) and all(
-                       k in SOURCES and number(0).ok(w) for k, w in v.items())), ({next(iter(SOURCES)): -1.},))
-        splits = Rule("3 shares >= 0 summing to 1", lambda v: isinstance(v, (tuple, list)) and len(v) == 3 and all(number(0).ok(x) for x in v) and abs(sum(v) - 1) <= 1e-6)
-        return dict(n_clips=integer(1), seed=integer(0), sources=weights, sample_rate=integer(1), clip_samples=integer(1),
-                    soundfont=Rule("None or a path", lambda v: v is None or isinstance(v, (str, os.PathLike)), (3,)),
-                    transpose=pair(integer(), 'integers'), lufs=pair(number(), 'finite numbers'), splits=splits)
-
     def weights(self) -> dict: return {s: w for s, w in (self.sources or {s: v.weight for s, v in SOURCES.items()}).items() if w > 0}
+
+# %% ../nbs/02b_render.ipynb #2830a74b
+@patch
+def rules(self: BuildConfig) -> dict:
+    "What each field allows (`presto.checks`); the clip count, sources and splits are checked first, in their own words"
+    pair = lambda each, kind: Rule(f"a pair (low, high) of {kind} with low <= high", lambda v: isinstance(v, (tuple, list)) and len(v) == 2
+                                   and all(each.ok(x) for x in v) and v[0] <= v[1], ((3, 1), (1,), 'ab'))
+    weights = Rule(f"None or a dict of source weights >= 0 ({', '.join(SOURCES)})", lambda v: v is None or (isinstance(v, dict) and all(
+                   k in SOURCES and number(0).ok(w) for k, w in v.items())), ({next(iter(SOURCES)): -1.},))
+    splits = Rule("3 shares >= 0 summing to 1", lambda v: isinstance(v, (tuple, list)) and len(v) == 3 and all(number(0).ok(x) for x in v) and abs(sum(v) - 1) <= 1e-6)
+    return dict(n_clips=integer(1), seed=integer(0), sources=weights, sample_rate=integer(1), clip_samples=integer(1),
+                soundfont=Rule("None or a path", lambda v: v is None or isinstance(v, (str, os.PathLike)), (3,)),
+                transpose=pair(integer(), 'integers'), lufs=pair(number(), 'finite numbers'), splits=splits)
 
 # %% ../nbs/02b_render.ipynb #729b46d9
 def check_splits(splits) -> tuple:
