@@ -148,9 +148,10 @@ def save_training_state(stem, modules: dict[str, nn.Module], opt, gen: torch.Gen
     return save_checkpoint(stem, tensors, {**config, 'step': step, 'state': skeleton}, kind=kind)
 
 # %% ../nbs/90_checkpoint.ipynb #65139262
-def load_training_state(stem, modules: dict[str, nn.Module], opt, gen: torch.Generator, *, kind: str) -> dict:
-    "Restore what `save_training_state` wrote into `modules`, `opt` and `gen`; returns its config (with `step`)."
+def load_training_state(stem, modules: dict[str, nn.Module], opt, gen: torch.Generator, *, kind: str, check=None) -> dict:
+    "Restore what `save_training_state` wrote into `modules`, `opt` and `gen`; returns its config (with `step`). `check(config)`, if given, runs first and may refuse the state."
     tensors, cfg = load_checkpoint(stem, kind=kind)
+    if check: check(cfg)
     for name, m in modules.items():
         n = len(name) + 1
         load_weights(m, {k[n:]: v for k, v in tensors.items() if k.startswith(name + '.')}, source=str(stem))

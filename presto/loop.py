@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-from .checkpoint import save_training_state, load_training_state, load_checkpoint
+from .checkpoint import save_training_state, load_training_state
 
 # %% auto #0
 __all__ = ['rank_world', 'ema_update', 'mean_over_ranks', 'Run', 'run_loop']
@@ -53,9 +53,7 @@ class Run:
     def load(self) -> int:
         "Restore the saved state; returns the step to continue from (0 if there is none)."
         if not self.stem.with_suffix('.json').exists(): return 0
-        if self.check:
-            self.check(load_checkpoint(self.stem, kind=self.kind)[1])
-        return load_training_state(self.stem, self.modules, self.opt, self.gen, kind=self.kind)['step']
+        return load_training_state(self.stem, self.modules, self.opt, self.gen, kind=self.kind, check=self.check)['step']   # one read
 
 # %% ../nbs/91_loop.ipynb #a8a82299
 def _set_lr(opt, lr, step: int):
