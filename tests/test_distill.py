@@ -72,8 +72,8 @@ def test_eval_and_bench_base_vs_generator(generator, tiny, tone_ds, tmp_path):
     (['--gen-sigmas', '80,x'], "'80,x': not comma-separated numbers"),
     (['--mix', '2'], 'mix must be in [0, 1], got 2.0'),
     (['--base', 'nope'], "no model checkpoint 'nope'"),
-    (['--lr-gen', '0'], 'lr_gen must be > 0, got 0.0'),
-    (['--cfg', '-1'], 'cfg must be >= 0, got -1.0'),
+    (['--lr-gen', '0'], 'PrestoSConfig.lr_gen must be a finite number > 0, got 0.0'),
+    (['--cfg', '-1'], 'PrestoSConfig.cfg must be a finite number >= 0, got -1.0'),
     (['--ema-decay', '1'], 'ema_decay must be in [0, 1), got 1.0'),
     (['--stop-at', '0'], "'0': not a positive integer"),
     (['--backsim'], 'backsim needs gen_sigmas, the sampling levels from the highest down'),
@@ -101,7 +101,7 @@ def test_p_train_option():
     from presto.dmd import PrestoSConfig, train_levels
     assert train_levels(PrestoSConfig(), 4.94).P_mean == -1.2
     assert train_levels(PrestoSConfig(p_train='data'), 5.).P_mean == pytest.approx(-1.2 + math.log(10))
-    with pytest.raises(ValueError, match="p_train='x'; allowed: edm, data"): PrestoSConfig(p_train='x')
+    with pytest.raises(ValueError, match="PrestoSConfig.p_train must be one of edm, data, got 'x'"): PrestoSConfig(p_train='x')
 
 # 2 processes (gloo on CPU) against 1, at the same global batch
 

@@ -124,8 +124,8 @@ def test_compare(presto_l, tiny, tmp_path, capsys):
 @pytest.mark.parametrize('argv, message', [
     (['layerdrop', '--method', 'lite'], "invalid choice: 'lite'"),
     (['layerdrop', '--mode', 'middle'], "invalid choice: 'middle'"),
-    (['layerdrop', '--teacher', '0'], 'teacher=0.0, denoise=0.0: loss weights must be >= 0, and not both 0'),
-    (['layerdrop', '--sigma-lo', '100'], 'need 0 < sigma_lo < sigma_hi'),
+    (['layerdrop', '--teacher', '0'], 'teacher=0.0, denoise=0.0: one loss weight must be > 0'),
+    (['layerdrop', '--sigma-lo', '100'], 'sigma_lo=100.0, sigma_hi=80.0: need sigma_lo < sigma_hi'),
     (['layerdrop', '--base', 'nope'], "no model checkpoint 'nope'"),
     (['layerdrop', '--budget', '0.2'], 'budget=0.2: this schedule cannot spend less than'),
     (['layerdrop', '--stop-at', '0'], "'0': not a positive integer"),
